@@ -1,0 +1,13 @@
+/**
+ * Kubernetes API client library: the {@link KubeClient} contract, resource descriptors,
+ * API errors, selectors, kubeconfig loading, the HTTP client, informers and the work queue.
+ */
+export * from './client.js';
+export * from './resources.js';
+export * from './errors.js';
+export * from './selectors.js';
+export * from './kubeconfig.js';
+export * from './rate-limiter.js';
+export { RestClient, ApiConnectionError, isConnectionError, type RestClientOptions } from './rest-client.js';
+export { Informer, type InformerHandlers, type InformerOptions } from './informer.js';
+export { WorkQueue, runWorkers, DEFAULT_RETRY_POLICY } from './workqueue.js';
