@@ -1,0 +1,101 @@
+/**
+ * The agent's resolved configuration: the KubeletConfiguration fields Skiff honours, after
+ * file, drop-ins, flags and defaults were merged. Durations are in milliseconds.
+ */
+
+/** A node taint. */
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/** Settings of the kubelet API server (:10250) and the healthz endpoint (:10248). */
+export interface ServerConfig {
+  enabled: boolean;
+  address: string;
+  port: number;
+  /** 0 disables the read-only port (the only supported value). */
+  readOnlyPort: number;
+  healthzBindAddress: string;
+  /** 0 disables healthz. */
+  healthzPort: number;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  streamingConnectionIdleTimeoutMs: number;
+  authentication: {
+    anonymousEnabled: boolean;
+    webhookEnabled: boolean;
+    webhookCacheTtlMs: number;
+    clientCAFile?: string;
+  };
+  authorization: {
+    mode: 'AlwaysAllow' | 'Webhook';
+    cacheAuthorizedTtlMs: number;
+    cacheUnauthorizedTtlMs: number;
+  };
+}
+
+/** Settings of the in-agent Service proxy. */
+export interface ProxySettings {
+  enabled: boolean;
+  /** A KubeProxyConfiguration file. */
+  configFile?: string;
+  mode?: 'nftables' | 'iptables';
+  clusterCIDR?: string;
+}
+
+/** Everything the agent needs to run. */
+export interface AgentConfig {
+  nodeName: string;
+  /** `--node-ip`; empty means auto-detect. */
+  nodeIPs: string[];
+  nodeLabels: Record<string, string>;
+  registerWithTaints: Taint[];
+  registerNode: boolean;
+  providerID?: string;
+  kubeconfig: string;
+  rootDir: string;
+  certDir: string;
+  podLogsDir: string;
+  containerRuntimeEndpoint: string;
+  imageServiceEndpoint?: string;
+  runtimeRequestTimeoutMs: number;
+  server: ServerConfig;
+  syncFrequencyMs: number;
+  fileCheckFrequencyMs: number;
+  nodeStatusUpdateFrequencyMs: number;
+  nodeStatusReportFrequencyMs: number;
+  nodeLeaseDurationSeconds: number;
+  maxPods: number;
+  podPidsLimit: number;
+  /** Used only when the Node object has no spec.podCIDR. */
+  podCIDR?: string;
+  clusterDNS: string[];
+  clusterDomain: string;
+  resolvConf: string;
+  staticPodPath?: string;
+  cgroupDriver: 'cgroupfs' | 'systemd';
+  cgroupRoot: string;
+  cgroupsPerQOS: boolean;
+  failSwapOn: boolean;
+  hairpinMode: string;
+  serializeImagePulls: boolean;
+  maxParallelImagePulls?: number;
+  kubeAPIQPS: number;
+  kubeAPIBurst: number;
+  eventRecordQPS: number;
+  eventBurst: number;
+  containerLogMaxSize: string;
+  containerLogMaxFiles: number;
+  systemReserved: Record<string, string>;
+  kubeReserved: Record<string, string>;
+  evictionHard: Record<string, string>;
+  imageGCHighThresholdPercent: number;
+  imageGCLowThresholdPercent: number;
+  imageMinimumGCAgeMs: number;
+  featureGates: Record<string, boolean>;
+  proxy: ProxySettings;
+  cni: { confDir: string; binDir?: string };
+  logLevel: string;
+}
