@@ -23,21 +23,38 @@ const SUFFIX: Record<string, number> = {
   Ei: 1024 ** 6,
 };
 
-const QUANTITY_RE = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$/;
+/** The regular expression kube-apiserver quotes when a quantity does not parse. */
+export const QUANTITY_REGEX = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
 
-/** True when `s` is a syntactically valid quantity. */
-export function isQuantity(s: string): boolean {
-  return QUANTITY_RE.test(s.trim());
+const NUMBER_RE = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(.*)$/;
+
+/**
+ * The numeric value of a quantity (`100m` → 0.1, `1Gi` → 1073741824), or `undefined` when
+ * kube-apiserver would not parse it (surrounding whitespace included). Numbers pass through.
+ */
+export function tryParseQuantity(q: unknown): number | undefined {
+  if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
+  if (typeof q !== 'string' || q.trim() !== q) return undefined;
+  const m = NUMBER_RE.exec(q);
+  if (!m) return undefined;
+  const num = Number(m[1]);
+  const suffix = m[2];
+  if (suffix in SUFFIX) return num * SUFFIX[suffix];
+  const e = /^[eE]([-+]?[0-9]+)$/.exec(suffix);
+  if (e) return num * 10 ** Number(e[1]);
+  return undefined;
 }
 
-/** Parses a quantity into a plain number (cores for cpu, bytes for memory). */
+/** True when `q` is a valid quantity. */
+export function isQuantity(q: unknown): boolean {
+  return tryParseQuantity(q) !== undefined;
+}
+
+/** Parses a quantity into a plain number (cores for cpu, bytes for memory); throws `InvalidInputError` naming `field`. */
 export function parseQuantity(q: string | number, field = 'quantity'): number {
-  if (typeof q === 'number') return q;
-  const m = QUANTITY_RE.exec(q.trim());
-  if (!m) throw new InvalidInputError(`${field}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`, { field });
-  const base = parseFloat(m[1]);
-  if (m[2]) return base * Math.pow(10, parseInt(m[2].slice(1), 10));
-  return base * SUFFIX[m[3] ?? ''];
+  const v = tryParseQuantity(typeof q === 'string' ? q.trim() : q);
+  if (v === undefined) throw new InvalidInputError(`${field}: quantities must match the regular expression '${QUANTITY_REGEX}'`, { field });
+  return v;
 }
 
 /** CPU quantity to millicores, rounded up as kubelet does. */
