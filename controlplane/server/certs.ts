@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { stringify as toYaml } from 'yaml';
+import { buildKubeconfig } from '../../lib/kube/kubeconfig.js';
 import { createCA, isSignedBy, isUsable, issueCertificate, readCertKeyPair, writeCertKeyPair, type CertKeyPair } from '../../lib/pki/index.js';
 
 /** The certificates the apiserver runs with. */
@@ -67,16 +67,14 @@ export function ensureControlPlanePki(stateDir: string, names: ServingNames): Co
 /** A kubeconfig (v1 Config) with an embedded client certificate, as YAML. */
 export function kubeconfigYaml(opts: { server: string; caPem: string; user: string; client: CertKeyPair; cluster?: string }): string {
   const cluster = opts.cluster ?? 'skiff';
-  const context = `${opts.user}@${cluster}`;
-  const b64 = (s: string): string => Buffer.from(s).toString('base64');
-  return toYaml({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: cluster, cluster: { server: opts.server, 'certificate-authority-data': b64(opts.caPem) } }],
-    contexts: [{ name: context, context: { cluster, user: opts.user } }],
-    'current-context': context,
-    preferences: {},
-    users: [{ name: opts.user, user: { 'client-certificate-data': b64(opts.client.certPem), 'client-key-data': b64(opts.client.keyPem) } }],
+  return buildKubeconfig({
+    server: opts.server,
+    caPem: opts.caPem,
+    certPem: opts.client.certPem,
+    keyPem: opts.client.keyPem,
+    clusterName: cluster,
+    userName: opts.user,
+    contextName: `${opts.user}@${cluster}`,
   });
 }
 
