@@ -9,6 +9,7 @@
  * - Unknown fields are ignored rather than refused (kube-proxy decodes strictly), so a
  *   file written for a newer kube-proxy still loads.
  */
+import { parseDuration as parseGoDuration } from '../../lib/units/duration.js';
 import { parse as parseYaml } from 'yaml';
 import { InvalidInputError } from '../../lib/errors.js';
 import { isIPv4, parseIPv4Prefix } from './nft/types.js';
@@ -58,22 +59,13 @@ export function defaultProxyConfig(): ProxyConfig {
   };
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /**
- * Parses a Go duration (`1s`, `500ms`, `1m30s`, `1h0m0s`, `0`) into milliseconds.
+ * Parses a Go duration (`1s`, `500ms`, `1m30s`) into milliseconds; one home in lib/units.
  * Throws {@link InvalidInputError} naming `field`.
  */
 export function parseDuration(text: unknown, field: string): number {
   if (typeof text !== 'string') throw new InvalidInputError(`${field}: expected a duration string such as "1s"`, { field });
-  if (text === '0') return 0;
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/.exec(text);
-  if (!m) throw new InvalidInputError(`${field}: invalid duration ${JSON.stringify(text)}`, { field });
-  let total = 0;
-  for (const part of text.replace(/^[-+]/, '').matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) {
-    total += Number(part[1]) * UNIT_MS[part[2]];
-  }
-  return m[1] === '-' ? -total : total;
+  return parseGoDuration(text, field);
 }
 
 type Obj = Record<string, unknown>;
