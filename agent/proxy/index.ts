@@ -106,3 +106,4 @@ export function createProxier(deps: ProxierDeps): Proxier {
     syncNow: () => p.syncNow(),
   };
 }
+export { startProxySources, SERVICE_LABEL_SELECTOR, SLICE_LABEL_SELECTOR, type ProxySources } from './sources.js';
