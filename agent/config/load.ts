@@ -350,6 +350,7 @@ export function loadAgentConfig(argv: string[], opts: LoadOptions = {}): { confi
     cni: {
       confDir: flag('cni-conf-dir') ?? '/etc/cni/net.d',
       binDir: flag('cni-bin-dir'),
+      dataDir: flag('cni-data-dir'),
     },
     logLevel: flag('log-level') ?? verbosityToLevel(flag('v')),
   };

@@ -126,6 +126,7 @@ export const FLAG_ONLY = {
   'disable-proxy': 'bool',
   'cni-conf-dir': 'string',
   'cni-bin-dir': 'string',
+  'cni-data-dir': 'string',
   'log-level': 'string',
 } as const satisfies Record<string, 'string' | 'bool'>;
 

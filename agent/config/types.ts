@@ -96,6 +96,7 @@ export interface AgentConfig {
   imageMinimumGCAgeMs: number;
   featureGates: Record<string, boolean>;
   proxy: ProxySettings;
-  cni: { confDir: string; binDir?: string };
+  /** CNI: where the agent writes its conflist, the plugin dir, and host-local IPAM's data dir. */
+  cni: { confDir: string; binDir?: string; dataDir?: string };
   logLevel: string;
 }
