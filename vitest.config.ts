@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{lib,agent,controlplane,cli,cni,images}/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['{lib,agent,controlplane,cli,cluster,cni,images}/**/*.test.ts', 'test/unit/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/*.e2e.test.ts', 'node_modules/**'],
           testTimeout: 20_000,
         },

@@ -280,6 +280,115 @@ export interface FilesystemUsage {
   inodesUsed?: Int64Value;
 }
 
+/** `runtime.v1.UInt64Value` (int64/uint64 travel as `number`). */
+export interface UInt64Value {
+  value: number;
+}
+
+/** `runtime.v1.CpuUsage`. Timestamps in nanoseconds since the epoch. */
+export interface CpuUsage {
+  timestamp: number;
+  usageCoreNanoSeconds?: UInt64Value;
+  usageNanoCores?: UInt64Value;
+}
+
+/** `runtime.v1.MemoryUsage`. */
+export interface MemoryUsage {
+  timestamp: number;
+  workingSetBytes?: UInt64Value;
+  availableBytes?: UInt64Value;
+  usageBytes?: UInt64Value;
+  rssBytes?: UInt64Value;
+  pageFaults?: UInt64Value;
+  majorPageFaults?: UInt64Value;
+}
+
+/** `runtime.v1.NetworkInterfaceUsage`. */
+export interface NetworkInterfaceUsage {
+  name: string;
+  rxBytes?: UInt64Value;
+  rxErrors?: UInt64Value;
+  txBytes?: UInt64Value;
+  txErrors?: UInt64Value;
+}
+
+/** `runtime.v1.NetworkUsage`. */
+export interface NetworkUsage {
+  timestamp: number;
+  defaultInterface?: NetworkInterfaceUsage;
+  interfaces: NetworkInterfaceUsage[];
+}
+
+/** `runtime.v1.ProcessUsage`. */
+export interface ProcessUsage {
+  timestamp: number;
+  processCount?: UInt64Value;
+}
+
+/** `runtime.v1.ContainerAttributes`. */
+export interface ContainerAttributes {
+  id: string;
+  metadata?: ContainerMetadata;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** `runtime.v1.ContainerStats`. */
+export interface ContainerStats {
+  attributes?: ContainerAttributes;
+  cpu?: CpuUsage;
+  memory?: MemoryUsage;
+  writableLayer?: FilesystemUsage;
+}
+
+/** `runtime.v1.ContainerStatsFilter`. */
+export interface ContainerStatsFilter {
+  id?: string;
+  podSandboxId?: string;
+  labelSelector?: Record<string, string>;
+}
+
+/** `runtime.v1.PodSandboxAttributes`. */
+export interface PodSandboxAttributes {
+  id: string;
+  metadata?: PodSandboxMetadata;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** `runtime.v1.LinuxPodSandboxStats`. */
+export interface LinuxPodSandboxStats {
+  cpu?: CpuUsage;
+  memory?: MemoryUsage;
+  network?: NetworkUsage;
+  process?: ProcessUsage;
+  containers: ContainerStats[];
+}
+
+/** `runtime.v1.PodSandboxStats`. */
+export interface PodSandboxStats {
+  attributes?: PodSandboxAttributes;
+  linux?: LinuxPodSandboxStats;
+}
+
+/** `runtime.v1.PodSandboxStatsFilter`. */
+export interface PodSandboxStatsFilter {
+  id?: string;
+  labelSelector?: Record<string, string>;
+}
+
+/**
+ * Stats capability (CRI ContainerStats / ListContainerStats / PodSandboxStats /
+ * ListPodSandboxStats). Optional: a runtime without it reports stats another way, and a
+ * runtime answering UNIMPLEMENTED makes these reject with `UnimplementedError`.
+ */
+export interface StatsRuntime {
+  containerStats(containerId: string): Promise<ContainerStats>;
+  listContainerStats(filter?: ContainerStatsFilter): Promise<ContainerStats[]>;
+  podSandboxStats(podSandboxId: string): Promise<PodSandboxStats>;
+  listPodSandboxStats(filter?: PodSandboxStatsFilter): Promise<PodSandboxStats[]>;
+}
+
 /** The container side of CRI's RuntimeService: what the pod logic needs. */
 export interface RuntimeService {
   version(): Promise<VersionResponse>;
@@ -329,6 +438,8 @@ export interface ImageService {
 export interface Runtime extends RuntimeService, ImageService {
   /** Present when the runtime serves exec/attach/port-forward. */
   readonly streaming?: StreamingRuntime;
+  /** Present when the runtime serves CRI stats. */
+  readonly stats?: StatsRuntime;
   close(): void;
 }
 

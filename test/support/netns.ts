@@ -1,6 +1,9 @@
 /**
  * Throwaway network namespaces for tests and benchmarks that change networking
- * (MACHINE.md safety rules): every namespace made here has loopback up and, optionally,
+ * (commands enter only the network namespace, with `nsenter --net`, so mounts made inside —
+ * containerd's rootfs and netns mounts — stay visible to the host and to cleanup, as under
+ * systemd; `ip netns exec` would put each command in a private mount namespace)
+ * — MACHINE.md safety rules. Every namespace made here has loopback up and, optionally,
  * an "uplink" veth whose peer sits in the same namespace with no address, so the node has
  * a routable IP and a default route that leads nowhere — traffic never leaves the namespace.
  */
@@ -66,13 +69,13 @@ function makeHandle(name: string, nodeIP?: string): TestNetns {
     name,
     nodeIP,
     async exec(cmd, args, o) {
-      const child = run('ip', ['netns', 'exec', name, cmd, ...args], { timeout: o?.timeoutMs ?? 60_000, env: o?.env ?? process.env, maxBuffer: 64 << 20 });
+      const child = run('nsenter', [`--net=/run/netns/${name}`, '--', cmd, ...args], { timeout: o?.timeoutMs ?? 60_000, env: o?.env ?? process.env, maxBuffer: 64 << 20 });
       if (o?.input !== undefined) child.child.stdin?.end(o.input);
       const { stdout } = await child;
       return stdout;
     },
     spawn(cmd, args, o) {
-      return spawn('ip', ['netns', 'exec', name, cmd, ...args], o ?? {});
+      return spawn('nsenter', [`--net=/run/netns/${name}`, '--', cmd, ...args], o ?? {});
     },
     async destroy() {
       if (destroyed) return;
