@@ -11,3 +11,4 @@ export * from './rate-limiter.js';
 export { RestClient, ApiConnectionError, isConnectionError, type RestClientOptions } from './rest-client.js';
 export { Informer, type InformerHandlers, type InformerOptions } from './informer.js';
 export { WorkQueue, runWorkers, DEFAULT_RETRY_POLICY } from './workqueue.js';
+export { TokenReviews, SubjectAccessReviews } from './review-resources.js';
