@@ -1,0 +1,100 @@
+/**
+ * Removes what a one-node cluster leaves on a host once its processes are stopped: pods
+ * (through CRI while containerd still runs), containerd's shims and mounts, Skiff's nft
+ * table, the CNI bridge, the pod cgroups and any mount under the state directory. Every step
+ * is best-effort and idempotent; problems are collected, never thrown, so one failure does
+ * not leave the rest behind.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { cleanupContainerdState, mountsUnder } from './containerd/index.js';
+
+const run = promisify(execFile);
+
+/** What to clean. */
+export interface TeardownOptions {
+  /** containerd's state dir. */
+  containerdDir: string;
+  /** Any mount below this directory is unmounted (agent volumes). */
+  stateDir: string;
+  /** Skiff's nft table (`ip <name>`). */
+  nftTable: string;
+  /** The CNI bridge device. */
+  bridge: string;
+  /** The agent's cgroupRoot (e.g. `/skiff`); its subtree is removed in every hierarchy. */
+  cgroupRoot?: string;
+  logger: Logger;
+}
+
+/** Runs every cleanup step and returns the problems met (empty when all went well). */
+export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
+  const problems: string[] = [];
+  const step = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      problems.push(`${name}: ${errorMessage(err)}`);
+      opts.logger.warn({ step: name, err: errorMessage(err) }, 'teardown step failed');
+    }
+  };
+  await step('pods and containerd', async () => {
+    if (!existsSync(opts.containerdDir)) return;
+    const report = await cleanupContainerdState(opts.containerdDir, { logger: opts.logger, stopDaemon: true });
+    problems.push(...report.warnings.map((w) => `containerd: ${w}`));
+  });
+  await step('nft table', async () => {
+    const { stdout } = await run('nft', ['list', 'tables']);
+    if (stdout.split('\n').some((l) => l.trim() === `table ip ${opts.nftTable}`)) await run('nft', ['delete', 'table', 'ip', opts.nftTable]);
+  });
+  await step('bridge', async () => {
+    if (await linkExists(opts.bridge)) await run('ip', ['link', 'del', opts.bridge]);
+  });
+  await step('mounts', async () => {
+    for (const m of (await mountsUnder(opts.stateDir)).sort((a, b) => b.length - a.length)) {
+      await run('umount', ['-l', m]).catch(() => undefined);
+    }
+  });
+  if (opts.cgroupRoot && opts.cgroupRoot !== '/') {
+    await step('cgroups', async () => removeCgroupTree(opts.cgroupRoot!));
+  }
+  return problems;
+}
+
+async function linkExists(name: string): Promise<boolean> {
+  try {
+    await run('ip', ['link', 'show', name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes `/sys/fs/cgroup/<hierarchy>/<root>` bottom-up in every mounted hierarchy. */
+function removeCgroupTree(root: string): void {
+  const base = '/sys/fs/cgroup';
+  const hierarchies = existsSync(join(base, 'cgroup.controllers')) ? [''] : readdirSync(base);
+  for (const h of hierarchies) {
+    const dir = join(base, h, root);
+    if (existsSync(dir)) rmTree(dir);
+  }
+}
+
+function rmTree(dir: string): void {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    try {
+      if (statSync(p).isDirectory()) rmTree(p);
+    } catch {
+      /* raced away */
+    }
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* still has tasks, or gone */
+  }
+}
