@@ -51,7 +51,9 @@ export class Supervised {
     const fd = openSync(opts.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(opts.command, opts.args, { stdio: ['ignore', fd, fd], env: opts.env ?? process.env });
+      // Own process group, so a terminal Ctrl-C reaches only `skiff up`, which stops
+      // children in order (agent, control plane, then pods and containerd).
+      child = spawn(opts.command, opts.args, { stdio: ['ignore', fd, fd], env: opts.env ?? process.env, detached: true });
     } finally {
       closeSync(fd);
     }

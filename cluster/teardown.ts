@@ -27,6 +27,8 @@ export interface TeardownOptions {
   bridge: string;
   /** The agent's cgroupRoot (e.g. `/skiff`); its subtree is removed in every hierarchy. */
   cgroupRoot?: string;
+  /** Also stop the containerd recorded in its pid file (default true; false when the caller owns it). */
+  stopDaemon?: boolean;
   logger: Logger;
 }
 
@@ -43,7 +45,7 @@ export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
   };
   await step('pods and containerd', async () => {
     if (!existsSync(opts.containerdDir)) return;
-    const report = await cleanupContainerdState(opts.containerdDir, { logger: opts.logger, stopDaemon: true });
+    const report = await cleanupContainerdState(opts.containerdDir, { logger: opts.logger, stopDaemon: opts.stopDaemon ?? true });
     problems.push(...report.warnings.map((w) => `containerd: ${w}`));
   });
   await step('nft table', async () => {

@@ -332,7 +332,7 @@ export async function up(opts: UpOptions, ctx: { logger: Logger; clock: Clock; s
         logger.warn({ step: u.name, err: errorMessage(err) }, 'stop failed');
       }
     }
-    const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir: l.stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: CGROUP_ROOT, logger });
+    const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir: l.stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: CGROUP_ROOT, logger, stopDaemon: false });
     await containerd?.stop().catch(() => undefined);
     for (const p of problems) logger.warn({ problem: p }, 'teardown left something behind');
   };

@@ -146,6 +146,9 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
   try {
     child = spawn(cmd, argv, {
       stdio: ['ignore', logFd, logFd],
+      // Its own process group: a terminal's Ctrl-C (or `timeout`) signals the caller's group;
+      // the caller decides when containerd stops, after the pods are gone.
+      detached: true,
       // runc lives in /usr/sbin on Debian; a login shell's PATH may lack it.
       env: { ...process.env, PATH: withSbin(process.env.PATH) },
     });
