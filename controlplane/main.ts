@@ -10,6 +10,8 @@
  *                       [--storage memory] [--snapshot-file FILE]
  *   skiff control-plane kubeconfig --node NAME --out FILE [--state-dir DIR] [--server URL]
  */
+import { startControllers } from './controllers/index.js';
+import { startScheduler } from './scheduler/index.js';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient } from '../lib/kube/client.js';
@@ -59,7 +61,30 @@ export interface ControlPlaneComponent {
  * The components `skiff control-plane` starts by default. The scheduler and controllers
  * register themselves here (they are written against the in-process client).
  */
-export const DEFAULT_COMPONENTS: ControlPlaneComponent[] = [];
+export const DEFAULT_COMPONENTS: ControlPlaneComponent[] = [
+  {
+    name: 'kube-scheduler',
+    user: 'system:kube-scheduler',
+    start: async (ctx) => {
+      const s = startScheduler({ client: ctx.client, clock: ctx.clock, logger: ctx.logger });
+      return { stop: () => s.stop() };
+    },
+  },
+  {
+    name: 'kube-controller-manager',
+    user: 'system:kube-controller-manager',
+    start: async (ctx) => {
+      const c = startControllers({
+        client: ctx.client,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        clusterCidr: ctx.config.clusterCidr,
+        nodeCidrMaskSize: ctx.config.nodeCidrMaskSize,
+      });
+      return { stop: () => c.stop() };
+    },
+  },
+];
 
 /** The first non-loopback IPv4 address of this host, else 127.0.0.1. */
 export function defaultAdvertiseAddress(): string {

@@ -1,2 +1,2 @@
-/** Kubernetes Events emitted by the agent. */
-export { ApiEventRecorder, MemoryEventRecorder, referenceOf, type EventRecorder, type EventType, type RecorderOptions } from './recorder.js';
+/** Kubernetes Events emitted by the agent; the recorder lives in lib/kube (shared with the control plane). */
+export { ApiEventRecorder, MemoryEventRecorder, referenceOf, type EventRecorder, type EventType, type RecorderOptions } from '../../lib/kube/event-recorder.js';

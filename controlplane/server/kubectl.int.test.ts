@@ -156,10 +156,11 @@ data: {key: "${data}"}
     expect(await ok(['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('5');
   });
 
-  it('describes objects even without events', async () => {
+  it('describes objects with the events the controllers recorded', async () => {
     const d = await ok(['describe', 'deployment', 'web']);
     expect(d).toMatch(/Replicas:\s+5 desired/);
-    expect(d).toMatch(/Events:\s+<none>/);
+    // The deployment controller (started by default) scaled a ReplicaSet and said so.
+    expect(d).toMatch(/Normal\s+ScalingReplicaSet\s+.*deployment-controller\s+Scaled up replica set web-\w+ to/);
     const s = await ok(['describe', 'service', 'web']);
     expect(s).toMatch(/IP:\s+10\.96\./);
   });

@@ -1,6 +1,6 @@
 /**
- * Records Kubernetes Events the way client-go's EventRecorder + EventCorrelator do for
- * kubelet: events with the same (object, type, reason, message) within 10 minutes are
+ * Records Kubernetes Events the way client-go's EventRecorder + EventCorrelator do (used by
+ * the agent as kubelet, and by the control plane's scheduler and controllers): events with the same (object, type, reason, message) within 10 minutes are
  * aggregated into one Event whose `count` and `lastTimestamp` advance; sending is
  * asynchronous, rate-limited (eventRecordQPS / eventBurst) and never blocks or throws to
  * the caller. Failures are logged and dropped, as upstream does, because an Event is advice,
@@ -8,12 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Event, ObjectReference } from 'kubernetes-types/core/v1.js';
-import type { Clock } from '../../lib/clock.js';
-import { errorMessage } from '../../lib/errors.js';
-import type { Logger } from '../../lib/log.js';
-import { Events, type KubeClient, type KubeObject } from '../../lib/kube/index.js';
-import { isApiNotFound } from '../../lib/kube/errors.js';
-import { TokenBucket } from '../../lib/kube/rate-limiter.js';
+import type { Clock } from '../clock.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { KubeClient, KubeObject } from './client.js';
+import { isApiNotFound } from './errors.js';
+import { TokenBucket } from './rate-limiter.js';
+import { Events } from './resources.js';
 
 /** `Normal` or `Warning`, as core/v1 Event.type. */
 export type EventType = 'Normal' | 'Warning';

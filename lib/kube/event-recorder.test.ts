@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Event, Pod } from 'kubernetes-types/core/v1.js';
 import { createApi, type Api } from '../../controlplane/index.js';
-import { FakeClock } from '../../lib/clock.js';
-import { silentLogger } from '../../lib/log.js';
-import { Events } from '../../lib/kube/index.js';
-import { ApiEventRecorder } from './recorder.js';
+import { FakeClock } from '../clock.js';
+import { silentLogger } from '../log.js';
+import { Events } from './resources.js';
+import { ApiEventRecorder } from './event-recorder.js';
 
 let api: Api | undefined;
 afterEach(async () => {
