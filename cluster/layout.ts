@@ -52,6 +52,8 @@ export interface UpRecord {
   adminKubeconfig: string;
   /** Current PIDs of the supervised processes (they change on restart). */
   pids: { containerd?: number; controlPlane?: number; agent?: number };
+  /** nft tables that existed before `skiff up` (teardown never touches them). */
+  tablesBefore: string[];
   /** Set once the node is Ready. */
   ready: boolean;
   startedAt: string;

@@ -27,6 +27,13 @@ export interface TeardownOptions {
   bridge: string;
   /** The agent's cgroupRoot (e.g. `/skiff`); its subtree is removed in every hierarchy. */
   cgroupRoot?: string;
+  /**
+   * nft tables (`family name`) that existed before the cluster started. Tables that appeared
+   * since (iptables-nft's `ip nat`, made by the CNI bridge's ipMasq and portmap) are removed
+   * when they hold no rules any more; pre-existing ones are never touched. Undefined: leave
+   * every table but Skiff's alone.
+   */
+  tablesBefore?: string[];
   /** Also stop the containerd recorded in its pid file (default true; false when the caller owns it). */
   stopDaemon?: boolean;
   logger: Logger;
@@ -52,6 +59,22 @@ export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
     const { stdout } = await run('nft', ['list', 'tables']);
     if (stdout.split('\n').some((l) => l.trim() === `table ip ${opts.nftTable}`)) await run('nft', ['delete', 'table', 'ip', opts.nftTable]);
   });
+  if (opts.tablesBefore) {
+    const before = new Set(opts.tablesBefore);
+    await step('empty tables left by CNI plugins', async () => {
+      for (const t of await listTables()) {
+        if (before.has(t) || t === `ip ${opts.nftTable}`) continue;
+        const [family, name] = t.split(' ');
+        const { stdout } = await run('nft', ['list', 'table', family, name]);
+        // Only base-chain declarations, no rules: nothing of anyone's would be lost.
+        const hasRules = stdout.split('\n').some((l) => {
+          const x = l.trim();
+          return x && !/^(table|chain|type|policy|}|\{)/.test(x) && !/^type .* hook /.test(x);
+        });
+        if (!hasRules) await run('nft', ['delete', 'table', family, name]);
+      }
+    });
+  }
   await step('bridge', async () => {
     if (await linkExists(opts.bridge)) await run('ip', ['link', 'del', opts.bridge]);
   });
@@ -64,6 +87,12 @@ export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
     await step('cgroups', async () => removeCgroupTree(opts.cgroupRoot!));
   }
   return problems;
+}
+
+/** Every nft table as `family name`. */
+export async function listTables(): Promise<string[]> {
+  const { stdout } = await run('nft', ['list', 'tables']);
+  return stdout.split('\n').map((l) => l.trim().replace(/^table /, '')).filter(Boolean);
 }
 
 async function linkExists(name: string): Promise<boolean> {

@@ -26,7 +26,7 @@ import { writeNodeKubeconfig } from '../controlplane/index.js';
 import { startContainerd, type ContainerdHandle } from './containerd/index.js';
 import { DEFAULT_STATE_DIR, upLayout, type UpLayout, type UpRecord } from './layout.js';
 import { Supervised } from './supervisor.js';
-import { teardownNode } from './teardown.js';
+import { listTables, teardownNode } from './teardown.js';
 
 /** `skiff up` failed at a named step. */
 export class UpError extends SkiffError {
@@ -177,6 +177,7 @@ export async function up(opts: UpOptions, ctx: { logger: Logger; clock: Clock; s
     server: '',
     adminKubeconfig: l.adminKubeconfig,
     pids: {},
+    tablesBefore: [],
     ready: false,
     startedAt: new Date(clock.now()).toISOString(),
   };
@@ -192,6 +193,7 @@ export async function up(opts: UpOptions, ctx: { logger: Logger; clock: Clock; s
         const prev = readUpRecord(opts.stateDir);
         if (prev && alive(prev.pid) && prev.pid !== process.pid) throw new Error(`a cluster is already up (pid ${prev.pid}, state ${opts.stateDir}); run \`skiff down\` first`);
         for (const d of [l.stateDir, l.logsDir, l.agentDir, l.controlPlaneDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+        record.tablesBefore = (await listTables()).filter((t) => t !== `ip ${DEFAULT_TABLE}`);
         const addrs = await detectNodeAddresses({ hostname: opts.nodeName, nodeIPs: opts.nodeIP ? [opts.nodeIP] : [] });
         record.nodeIP = addrs.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
         record.server = `https://${record.nodeIP}:${opts.securePort}`;
@@ -332,7 +334,7 @@ export async function up(opts: UpOptions, ctx: { logger: Logger; clock: Clock; s
         logger.warn({ step: u.name, err: errorMessage(err) }, 'stop failed');
       }
     }
-    const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir: l.stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: CGROUP_ROOT, logger, stopDaemon: false });
+    const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir: l.stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: CGROUP_ROOT, logger, stopDaemon: false, tablesBefore: record.tablesBefore });
     await containerd?.stop().catch(() => undefined);
     for (const p of problems) logger.warn({ problem: p }, 'teardown left something behind');
   };
@@ -443,7 +445,7 @@ export async function downMain(argv: string[]): Promise<number> {
   }
   // No supervisor (crashed, or never started): stop what it recorded, then clean up.
   for (const pid of [rec?.pids.agent, rec?.pids.controlPlane]) if (alive(pid)) process.kill(pid!, 'SIGTERM');
-  const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: CGROUP_ROOT, logger });
+  const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: CGROUP_ROOT, logger, tablesBefore: rec?.tablesBefore });
   if (rec) writeRecord(l.recordFile, { ...rec, pid: 0, ready: false, pids: {} });
   for (const p of problems) process.stderr.write(`skiff down: ${p}\n`);
   process.stdout.write(problems.length ? 'Skiff is down, with warnings.\n' : 'Skiff is down.\n');

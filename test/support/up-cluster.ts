@@ -6,11 +6,17 @@
  */
 import { type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNetns, type TestNetns } from './netns.js';
 
-const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The repository root: the nearest directory above this module with a package.json (works from source and from dist/). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+const REPO = repoRoot();
 /** The built CLI (test/run builds it before the tiers run). */
 export const CLI = join(REPO, 'dist', 'cli', 'main.js');
 
