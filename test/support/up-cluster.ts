@@ -8,6 +8,7 @@ import { type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { UpRecord } from '../../cluster/layout.js';
 import { createNetns, type TestNetns } from './netns.js';
 
 /** The repository root: the nearest directory above this module with a package.json (works from source and from dist/). */
@@ -20,16 +21,8 @@ const REPO = repoRoot();
 /** The built CLI (test/run builds it before the tiers run). */
 export const CLI = join(REPO, 'dist', 'cli', 'main.js');
 
-/** The record `skiff up` writes (cluster/layout.ts UpRecord). */
-export interface UpRecordView {
-  pid: number;
-  nodeName: string;
-  nodeIP: string;
-  server: string;
-  adminKubeconfig: string;
-  pids: { containerd?: number; controlPlane?: number; agent?: number };
-  ready: boolean;
-}
+/** The record `skiff up` writes. */
+export type UpRecordView = UpRecord;
 
 /** A running cluster. */
 export interface UpCluster {
