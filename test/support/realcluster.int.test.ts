@@ -5,20 +5,26 @@
  * enforces what a real cluster enforces: controllers run, 1.20's API versions are served,
  * and NodeRestriction keeps one node's credentials off another node's objects.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupContainerdState, containerdTestSkipReason, startContainerd, type ContainerdHandle } from '../../cluster/containerd/index.js';
+import { buildConflist, writeConflist } from '../../cni/index.js';
+import { BUSYBOX_IMAGE, importImages } from '../../images/index.js';
 import { canUseNetns, createNetns, type TestNetns } from './netns.js';
 import {
   readAuditEvents,
   realControlPlaneSkipReason,
   referenceBinDir,
   startRealControlPlane,
+  startRealKubelet,
   type RealControlPlane,
+  type RealKubelet,
 } from './realcluster.js';
 
 const KUBECTL = '/usr/bin/kubectl';
+const panicOnOops = readFileSync('/proc/sys/kernel/panic_on_oops', 'utf8').trim();
 const binDir = referenceBinDir();
 
 function skipReason(): string | undefined {
@@ -32,6 +38,11 @@ function skipReason(): string | undefined {
 
 const reason = skipReason();
 if (reason) console.warn(`realcluster.int.test.ts skipped: ${reason}`);
+// The real kubelet also needs what a containerd test needs (containerd, runc, CNI plugins,
+// the image tools) and the reference kubelet binary.
+const kubeletReason =
+  reason ?? containerdTestSkipReason() ?? (existsSync(join(binDir, 'kubelet')) ? undefined : `kubelet not built in ${binDir}`);
+if (!reason && kubeletReason) console.warn(`realcluster.int.test.ts: real kubelet test skipped: ${kubeletReason}`);
 
 /** Result of one kubectl run. */
 interface Kubectl {
@@ -44,6 +55,9 @@ describe.skipIf(reason !== undefined)('real control plane (kube-apiserver 1.20.2
   let ns: TestNetns;
   let cp: RealControlPlane;
   let stateDir: string;
+  let ctdDir: string | undefined;
+  let ctd: ContainerdHandle | undefined;
+  let kubelet: RealKubelet | undefined;
 
   /** Runs kubectl inside the namespace; never throws on a non-zero exit. */
   async function kubectl(kubeconfig: string, args: string[], input?: string): Promise<Kubectl> {
@@ -74,6 +88,12 @@ describe.skipIf(reason !== undefined)('real control plane (kube-apiserver 1.20.2
   }, 300_000);
 
   afterAll(async () => {
+    await kubelet?.stop();
+    if (ctdDir) {
+      await cleanupContainerdState(ctdDir, { removeState: true }).catch(() => undefined);
+      await ctd?.stop({ timeoutMs: 5000 }).catch(() => undefined);
+      rmSync(ctdDir, { recursive: true, force: true });
+    }
     await cp?.stop();
     await ns?.destroy();
     // SKIFF_KEEP_STATE=1 keeps the logs, the audit log and the PKI for a post-mortem.
@@ -166,6 +186,72 @@ describe.skipIf(reason !== undefined)('real control plane (kube-apiserver 1.20.2
     expect(refused.some((e) => e.objectRef?.resource === 'nodes' && e.objectRef.name === 'node-b')).toBe(true);
     expect(refused.some((e) => e.objectRef?.resource === 'leases')).toBe(true);
   });
+
+  it.skipIf(kubeletReason !== undefined)('runs the real kubelet 1.20 on containerd: a pod runs, logs and exec work, nothing is refused', async () => {
+    // Start from an empty node list and no workload from the tests above.
+    await admin(['delete', 'deployment', 'web', '--wait=true']);
+    await admin(['delete', 'node', 'node-a', 'node-b', '--wait=true']);
+
+    ctdDir = mkdtempSync('/tmp/skiff-rk-');
+    ctd = await startContainerd({ stateDir: ctdDir, netns: ns.name });
+    await writeConflist(ctd.paths.cniConfDir, buildConflist({ podCidr: '10.88.0.0/24', dataDir: ctd.paths.cniDataDir }));
+    await importImages({ address: ctd.address });
+    const t0 = Date.now();
+    kubelet = await startRealKubelet({
+      binDir,
+      controlPlane: cp,
+      nodeName: 'ref-node',
+      stateDir: join(stateDir, 'kubelet'),
+      netns: ns,
+      containerRuntimeEndpoint: ctd.endpoint,
+    });
+    console.info(`real kubelet: node Ready after ${Date.now() - t0} ms`);
+
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'hello', namespace: 'default' },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo hello-from-ref; exec sleep 3600'] }],
+      },
+    };
+    const c = await admin(['create', '-f', '-'], JSON.stringify(pod));
+    expect(c.code, c.stderr).toBe(0);
+    await eventually('pod hello Ready', async () => {
+      const r = await admin(['get', 'pod', 'hello', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+      return r.stdout.trim() === 'True' ? true : undefined;
+    }, 120_000);
+    const ip = (await admin(['get', 'pod', 'hello', '-o', 'jsonpath={.status.podIP}'])).stdout.trim();
+    expect(ip).toMatch(/^10\.88\.0\.\d+$/);
+    // apiserver → kubelet (:10250, InternalIP, apiserver-kubelet-client cert, webhook authz).
+    const logs = await admin(['logs', 'hello']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain('hello-from-ref');
+    // The service-account token volume is a tmpfs the kubelet mounted: it reached the container.
+    const ex = await admin(['exec', 'hello', '--', 'cat', '/var/run/secrets/kubernetes.io/serviceaccount/namespace']);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout.trim()).toBe('default');
+
+    const uid = (await admin(['get', 'pod', 'hello', '-o', 'jsonpath={.metadata.uid}'])).stdout.trim();
+    const d = await admin(['delete', 'pod', 'hello', '--wait=true', '--timeout=90s']);
+    expect(d.code, d.stderr).toBe(0);
+
+    // The reference kubelet is refused nothing: the bar our agent is held to.
+    const refused = readAuditEvents(cp.auditLogPath).filter(
+      (e) => e.user.username === 'system:node:ref-node' && (e.responseStatus?.code === 401 || e.responseStatus?.code === 403),
+    );
+    expect(refused.map((e) => `${e.verb} ${e.requestURI} → ${e.responseStatus?.code}`)).toEqual([]);
+
+    const k = kubelet;
+    await k.stop();
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(k.rootDir));
+    expect(mounts).toEqual([]);
+    expect(existsSync(join('/sys/fs/cgroup/memory', k.cgroupRoot))).toBe(false);
+    expect(existsSync(`/var/log/pods/default_hello_${uid}`)).toBe(false);
+    // The host's sysctls were masked, not changed.
+    expect(readFileSync('/proc/sys/kernel/panic_on_oops', 'utf8').trim()).toBe(panicOnOops);
+  }, 600_000);
 
   it('stops cleanly, leaving no process behind, and stop() is idempotent', async () => {
     const pids = cp.processes.map((p) => p.pid);

@@ -11,18 +11,21 @@
  *
  * ```
  * startRealControlPlane()
- *   pki ─→ etcd ─→ kube-apiserver ─→ /readyz ─→ kube-scheduler ─┬→ default ServiceAccount ─→ ready
- *                                               kube-controller-manager ┘
- * stop(): controller-manager, scheduler, apiserver (SIGTERM … SIGKILL) → etcd
+ *   pki ─→ etcd ─→ /health ─→ kube-apiserver ─→ /readyz ─┬→ kube-scheduler ─────────┬→ default SA ─→ ready
+ *                                                         └→ kube-controller-manager ┘
+ * stop(): scheduler, controller-manager, apiserver (SIGTERM, SIGKILL after 15 s) ─→ etcd
  * ```
  *
  * Every process runs inside `netns` when one is given (`ip netns exec`), under
  * `setpriv --pdeathsig KILL` when setpriv exists, so that nothing outlives the test process
  * even when it is killed; an `exit` hook kills them too.
+ *
+ * {@link startRealKubelet} adds the reference kubelet as a node, on a containerd the caller
+ * started (cluster/containerd), to check the reference end to end.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { UnavailableError, errorMessage } from '../../lib/errors.js';
@@ -156,11 +159,14 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions): Prom
   const [etcdClientPort, etcdPeerPort, schedulerPort, kcmPort] = ports;
   const securePort = opts.securePort ?? ports[4];
   const server = `https://${hostPort(opts.advertiseAddress, securePort)}`;
-  const localServer = `https://127.0.0.1:${securePort}`;
+  const bindAddress = opts.bindAddress ?? '0.0.0.0';
+  // Where the colocated scheduler, controller-manager and readiness probes reach the apiserver.
+  const localHost = ['0.0.0.0', '::', '127.0.0.1'].includes(bindAddress) ? '127.0.0.1' : bindAddress;
+  const localServer = `https://${hostPort(localHost, securePort)}`;
   const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
 
   // --- PKI (kubeadm's names) ---
-  const pki = buildPki(dirs.pki, opts.advertiseAddress, firstServiceIP(serviceCidr));
+  const pki = buildPki(dirs.pki, [opts.advertiseAddress, localHost], firstServiceIP(serviceCidr));
   const kubeconfig = (name: string, pair: CertKeyPair, url: string): string => {
     const path = join(dirs.kubeconfigs, `${name}.conf`);
     writeFileSync(path, buildKubeconfig({ server: url, caPem: pki.ca.certPem, certPem: pair.certPem, keyPem: pair.keyPem, clusterName: 'kubernetes', userName: name, contextName: name }), { mode: 0o600 });
@@ -207,7 +213,7 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions): Prom
     const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--advertise-address=${opts.advertiseAddress}`,
-      `--bind-address=${opts.bindAddress ?? '0.0.0.0'}`,
+      `--bind-address=${bindAddress}`,
       `--secure-port=${securePort}`,
       '--insecure-port=0',
       `--tls-cert-file=${pki.paths.apiserverCrt}`,
@@ -364,7 +370,7 @@ interface PkiPaths {
   frontProxyClientKey: string;
 }
 
-function buildPki(dir: string, advertiseAddress: string, serviceIP: string): {
+function buildPki(dir: string, addresses: string[], serviceIP: string): {
   ca: CertKeyPair;
   admin: CertKeyPair;
   scheduler: CertKeyPair;
@@ -375,7 +381,7 @@ function buildPki(dir: string, advertiseAddress: string, serviceIP: string): {
   const apiserver = issueCertificate(ca, {
     commonName: 'kube-apiserver',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    ipAddresses: [...new Set(['127.0.0.1', advertiseAddress, serviceIP])],
+    ipAddresses: [...new Set(['127.0.0.1', ...addresses, serviceIP])],
     usages: ['serverAuth'],
   });
   const kubeletClient = issueCertificate(ca, { commonName: 'kube-apiserver-kubelet-client', organization: ['system:masters'], usages: ['clientAuth'] });
@@ -486,7 +492,7 @@ function installExitHook(): void {
 }
 
 interface Running {
-  name: ControlPlaneProcess['name'];
+  name: ControlPlaneProcess['name'] | 'kubelet';
   child: ChildProcess;
   logPath: string;
   exited: Promise<void>;
@@ -504,7 +510,11 @@ class ProcessGroup {
     installExitHook();
   }
 
-  launch(name: Running['name'], cmd: string, args: string[]): ControlPlaneProcess {
+  /**
+   * Starts `cmd args` with output to `<logDir>/<name>.log`, inside the group's netns (via
+   * `ip netns exec`) unless `direct` (the command enters namespaces itself).
+   */
+  launch<N extends Running['name']>(name: N, cmd: string, args: string[], direct = false): { name: N; pid: number; logPath: string } {
     const logPath = join(this.logDir, `${name}.log`);
     const fd = openSync(logPath, 'a', 0o600);
     // pdeathsig: the kernel kills the child when the test process dies, even by SIGKILL.
@@ -513,7 +523,7 @@ class ProcessGroup {
     const stdio: ['ignore', number, number] = ['ignore', fd, fd];
     let child: ChildProcess;
     try {
-      child = this.netns ? this.netns.spawn(argv[0], argv.slice(1), { stdio }) : spawn(argv[0], argv.slice(1), { stdio });
+      child = this.netns && !direct ? this.netns.spawn(argv[0], argv.slice(1), { stdio }) : spawn(argv[0], argv.slice(1), { stdio });
     } finally {
       closeSync(fd);
     }
@@ -538,6 +548,11 @@ class ProcessGroup {
     const r = this.running.find((p) => p.exitInfo !== undefined);
     if (!r) return undefined;
     return `${r.name} ${r.exitInfo}; last lines of ${r.logPath}:\n${tail(r.logPath, 25)}`;
+  }
+
+  /** Same as {@link waitFor}'s check for an early exit, for one process of the group. */
+  exitInfo(pid: number): string | undefined {
+    return this.running.find((r) => r.child.pid === pid)?.exitInfo;
   }
 
   /** SIGTERM in reverse start order (etcd last), SIGKILL after 15 s. */
@@ -616,4 +631,323 @@ function curlRun(netns: TestNetns | undefined, args: string[]): Promise<{ status
     child.once('close', finish);
     child.once('error', () => resolve({ status: 0, body: '' }));
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// The real kubelet 1.20 (optional): a node of the reference cluster, on a containerd.
+// ---------------------------------------------------------------------------------------
+
+/** Options of {@link startRealKubelet}. */
+export interface RealKubeletOptions {
+  /** Directory holding `kubelet` (the reference build). */
+  binDir: string;
+  controlPlane: RealControlPlane;
+  nodeName: string;
+  /** The kubelet's root dir, config, kubeconfig and log go here. */
+  stateDir: string;
+  /** The node's network namespace (the kubelet writes iptables chains and reads sysctls there). */
+  netns: TestNetns;
+  /** `--node-ip`; default `netns.nodeIP`. */
+  nodeIP?: string;
+  /** CRI endpoint, e.g. `unix:///…/containerd.sock`. The runtime must use the cgroupfs driver. */
+  containerRuntimeEndpoint: string;
+  /** Default: the tenth address of the service CIDR (10.96.0.10). */
+  clusterDNS?: string;
+  /** Appended to the kubelet's command line. */
+  extraFlags?: string[];
+  logger?: Logger;
+  /** How long to wait for the Node to be Ready; default 180 s. */
+  readyTimeoutMs?: number;
+}
+
+/** A running reference kubelet. */
+export interface RealKubelet {
+  readonly nodeName: string;
+  readonly pid: number;
+  readonly logPath: string;
+  /** `--root-dir`. */
+  readonly rootDir: string;
+  /** The node's kubeconfig (`system:node:<nodeName>`). */
+  readonly kubeconfig: string;
+  /** The cgroup (cgroupfs path) under which the kubelet puts `kubepods`. */
+  readonly cgroupRoot: string;
+  /**
+   * Stops the kubelet (SIGTERM, then SIGKILL), unmounts what it mounted under its root dir,
+   * and removes its cgroups, killing any process still in them. Delete the node's pods first
+   * for a clean containerd. Safe to call twice.
+   */
+  stop(): Promise<void>;
+}
+
+// What kubelet 1.20's setupKernelTunables (protectKernelDefaults=false) writes.
+const KUBELET_SYSCTLS: Record<string, string> = {
+  'vm/overcommit_memory': '1',
+  'vm/panic_on_oom': '0',
+  'kernel/panic': '10',
+  'kernel/panic_on_oops': '1',
+  'kernel/keys/root_maxkeys': '1000000',
+  'kernel/keys/root_maxbytes': '25000000',
+};
+
+/**
+ * Starts the reference kubelet against `controlPlane`, on an already running containerd, and
+ * waits for its Node to be Ready.
+ *
+ * Isolation from the host (deviations from a node's kubelet, for tests only):
+ * - It runs in `netns` through `nsenter --net` (not `ip netns exec`, which also unshares the
+ *   mount namespace), then `unshare --mount --propagation unchanged`: its root dir is made a
+ *   shared bind mount first, so the volumes it mounts there propagate to the host namespace
+ *   where containerd bind-mounts them into containers.
+ * - In that private mount namespace, the host-wide sysctls the kubelet would rewrite
+ *   (`kernel.panic`, `kernel.panic_on_oops`, `vm.overcommit_memory`…) are masked by bind
+ *   mounts of files holding the values it wants, so the host keeps its own.
+ * - `cgroupRoot` is a fresh `/skiff-ref-<random>` in every cgroup v1 hierarchy, so its
+ *   `kubepods` tree cannot collide with another kubelet's; `stop()` removes it.
+ */
+export async function startRealKubelet(opts: RealKubeletOptions): Promise<RealKubelet> {
+  const cp = opts.controlPlane;
+  const log = opts.logger;
+  const nodeIP = opts.nodeIP ?? opts.netns.nodeIP;
+  if (!nodeIP) throw new UnavailableError('startRealKubelet: no nodeIP (give one, or a netns with an uplink)');
+  const kubeletBin = join(opts.binDir, 'kubelet');
+  if (!existsSync(kubeletBin)) throw new UnavailableError(`kubelet not found in ${opts.binDir}; run test/reference/build-kubernetes.sh`);
+  const rootDir = join(opts.stateDir, 'root');
+  const logDir = join(opts.stateDir, 'logs');
+  const maskDir = join(opts.stateDir, 'sysctl-masks');
+  for (const d of [rootDir, logDir, maskDir, join(opts.stateDir, 'volume-plugins')]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  const cgroupRoot = `/skiff-ref-${randomSuffix()}`;
+  const kubeconfig = cp.issueNodeKubeconfig(opts.nodeName);
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const runCleanups = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log?.warn({ err: errorMessage(err) }, 'real kubelet cleanup step failed');
+      }
+    }
+  };
+  const procs = new ProcessGroup(logDir, undefined, log);
+
+  try {
+    // The root dir as a shared mount (see above).
+    mustRun('mount', ['--bind', rootDir, rootDir]);
+    cleanups.push(() => unmountUnder(rootDir));
+    mustRun('mount', ['--make-shared', rootDir]);
+
+    createCgroups(cgroupRoot);
+    cleanups.push(() => removeCgroups(cgroupRoot, log));
+
+    const masks: string[] = [];
+    for (const [key, want] of Object.entries(KUBELET_SYSCTLS)) {
+      const host = readFileSync(`/proc/sys/${key}`, 'utf8').trim();
+      if (host === want) continue;
+      const file = join(maskDir, key.replace(/\//g, '.'));
+      writeFileSync(file, `${want}\n`);
+      masks.push(file, `/proc/sys/${key}`);
+    }
+
+    const configPath = join(opts.stateDir, 'kubelet-config.yaml');
+    writeFileSync(configPath, kubeletConfig({
+      caCertPath: cp.caCertPath,
+      cgroupRoot,
+      clusterDNS: opts.clusterDNS ?? nthServiceIP(cp.serviceCidr, 10),
+      volumePluginDir: join(opts.stateDir, 'volume-plugins'),
+    }));
+
+    const kubeletArgs = [
+      kubeletBin,
+      `--config=${configPath}`,
+      `--kubeconfig=${kubeconfig}`,
+      `--root-dir=${rootDir}`,
+      '--container-runtime=remote',
+      `--container-runtime-endpoint=${opts.containerRuntimeEndpoint}`,
+      `--node-ip=${nodeIP}`,
+      `--hostname-override=${opts.nodeName}`,
+      '--v=2',
+      ...(opts.extraFlags ?? []),
+    ];
+    // sh binds each mask over its sysctl inside the new mount namespace, then execs the
+    // kubelet (same pid all the way: nsenter, unshare and sh all exec).
+    const script = 'while [ "$1" != "--" ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"';
+    const launched = procs.launch('kubelet', 'nsenter', [
+      `--net=/run/netns/${opts.netns.name}`, '--',
+      'unshare', '--mount', '--propagation', 'unchanged', '--',
+      'sh', '-c', script, 'skiff-kubelet', ...masks, '--', ...kubeletArgs,
+    ], true);
+    cleanups.push(() => removePodLogDirs(launched.logPath));
+    cleanups.push(() => procs.stopAll());
+
+    const deadline = Date.now() + (opts.readyTimeoutMs ?? 180_000);
+    await waitFor(`node ${opts.nodeName} Ready`, deadline, procs, async () => {
+      const r = await cp.adminGet(`/api/v1/nodes/${opts.nodeName}`);
+      if (r.status !== 200) return false;
+      const node = JSON.parse(r.body) as { status?: { conditions?: { type: string; status: string }[] } };
+      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    });
+    log?.info({ node: opts.nodeName, pid: launched.pid }, 'real kubelet ready');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      nodeName: opts.nodeName,
+      pid: launched.pid,
+      logPath: launched.logPath,
+      rootDir,
+      kubeconfig,
+      cgroupRoot,
+      stop() {
+        stopping ??= runCleanups();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}
+
+function kubeletConfig(c: { caCertPath: string; cgroupRoot: string; clusterDNS: string; volumePluginDir: string }): string {
+  return `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    enabled: true
+  x509:
+    clientCAFile: ${JSON.stringify(c.caCertPath)}
+authorization:
+  mode: Webhook
+cgroupDriver: cgroupfs
+cgroupsPerQOS: true
+cgroupRoot: ${JSON.stringify(c.cgroupRoot)}
+clusterDNS: [${JSON.stringify(c.clusterDNS)}]
+clusterDomain: cluster.local
+readOnlyPort: 0
+failSwapOn: false
+rotateCertificates: false
+serverTLSBootstrap: false
+volumePluginDir: ${JSON.stringify(c.volumePluginDir)}
+# The host's disk is shared with builds and other tests: evict only when really short.
+evictionHard:
+  memory.available: 100Mi
+  nodefs.available: 5%
+  imagefs.available: 5%
+# Never garbage-collect the offline images (there is no registry to pull them back from).
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+`;
+}
+
+/**
+ * Kubelet 1.20 keeps container logs in the host-wide /var/log/pods (not under its root dir),
+ * and removes a pod's directory only some time after the pod is gone. Remove what is left of
+ * the pods this kubelet ran: their UIDs are in its `SyncLoop (ADD…` log lines.
+ */
+function removePodLogDirs(kubeletLog: string): void {
+  let text: string;
+  try {
+    text = readFileSync(kubeletLog, 'utf8');
+  } catch {
+    return;
+  }
+  const uids = new Set([...text.matchAll(/SyncLoop \(ADD, "api"\): "(.*?)"/g)].flatMap((m) => [...m[1].matchAll(/\(([0-9a-f-]{36})\)/g)].map((u) => u[1])));
+  if (uids.size === 0 || !existsSync('/var/log/pods')) return;
+  for (const entry of readdirSync('/var/log/pods')) {
+    const uid = entry.slice(entry.lastIndexOf('_') + 1);
+    if (uids.has(uid)) rmSync(join('/var/log/pods', entry), { recursive: true, force: true });
+  }
+}
+
+/** The n-th address of an IPv4 CIDR (n=1 is the `kubernetes` Service, n=10 cluster DNS). */
+function nthServiceIP(cidr: string, n: number): string {
+  const first = firstServiceIP(cidr).split('.').map(Number);
+  const v = (((first[0] << 24) | (first[1] << 16) | (first[2] << 8) | first[3]) >>> 0) + n - 1;
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+}
+
+function randomSuffix(): string {
+  return Math.random().toString(16).slice(2, 10);
+}
+
+function mustRun(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new UnavailableError(`${cmd} ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
+/** Unmounts every mount point at or below `dir`, deepest first (lazily when busy). */
+function unmountUnder(dir: string): void {
+  const base = dir.replace(/\/+$/, '');
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m)
+    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((m) => m === base || m.startsWith(`${base}/`))
+    .sort((a, b) => b.split('/').length - a.split('/').length);
+  for (const m of points) {
+    if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
+  }
+}
+
+/** The cgroup v1 hierarchies the kubelet checks (and the rest, which runc also joins). */
+function cgroupV1Mounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => / - cgroup /.test(l))
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m);
+}
+
+function createCgroups(root: string): void {
+  for (const mount of cgroupV1Mounts()) {
+    const dir = join(mount, root);
+    mkdirSync(dir, { recursive: true });
+    // A new v1 cpuset starts with no CPUs and no memory nodes: inherit the parent's.
+    if (existsSync(join(dir, 'cpuset.cpus'))) {
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(dir, f), readFileSync(join(mount, f), 'utf8'));
+    }
+  }
+}
+
+function removeCgroups(root: string, log?: Logger): void {
+  for (const mount of cgroupV1Mounts()) {
+    const top = join(mount, root);
+    if (!existsSync(top)) continue;
+    // Depth-first: children before parents; kill what is still inside first.
+    const dirs: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+      dirs.push(d);
+    };
+    walk(top);
+    for (const d of dirs) {
+      try {
+        for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      } catch {
+        /* no procs file */
+      }
+      for (let i = 0; i < 20; i++) {
+        try {
+          rmdirSync(d);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') break;
+          if (i === 19) log?.warn({ cgroup: d, err: errorMessage(err) }, 'could not remove cgroup');
+          else sleepSync(100);
+        }
+      }
+    }
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
