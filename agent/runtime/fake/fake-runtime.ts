@@ -92,8 +92,8 @@ export interface FakeRuntimeOptions {
   podCidr?: string;
   /**
    * Decides how a started container behaves. The default understands `sh -c "exit N"`,
-   * `sh -c "sleep N"`, `true`, `false` and `sleep N`; anything else runs until stopped and
-   * honours SIGTERM.
+   * `true`, `false`, and `sleep N` (exits 0 after N s and, like a real `sleep` as PID 1,
+   * ignores SIGTERM); anything else runs until stopped and honours SIGTERM.
    */
   behaviour?: (config: ContainerConfig) => FakeProcessBehaviour | undefined;
   /** Create the container's log file on start, as containerd does (default false). */
@@ -591,8 +591,10 @@ export class FakeRuntime implements Runtime {
   }
 
   private nowNs(): number {
+    // Timestamps are strictly increasing; steps of 1 µs survive the float64 rounding of
+    // nanosecond epoch values (their precision is 256 ns).
     let ns = this.clock.now() * 1e6;
-    if (ns <= this.lastNs) ns = this.lastNs + 1;
+    if (ns <= this.lastNs) ns = this.lastNs + 1000;
     this.lastNs = ns;
     return ns;
   }
