@@ -28,7 +28,7 @@ describe('pod lifecycle', () => {
     expect(cs?.ready).toBe(true);
     expect(cs?.started).toBe(true);
     expect(cs?.restartCount).toBe(0);
-    expect(cs?.image).toBe('busybox:1.29');
+    expect(cs?.image).toBe('docker.io/library/busybox:1.29'); // the runtime's name, as kubelet reports it
     expect(cs?.imageID).toMatch(/^sha256:/);
     expect(cs?.containerID).toMatch(/^fake:\/\/[0-9a-f]{64}$/);
     expect(p?.status?.podIP).toMatch(/^10\.88\./);

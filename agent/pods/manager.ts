@@ -443,6 +443,11 @@ class Manager implements PodManager {
       return ta - tb;
     });
     this.dispatching = true;
+    const adopted = pods.filter((p) => snap!.byUid.has(p.metadata?.uid ?? ''));
+    if (adopted.length) {
+      const containers = adopted.reduce((n, p) => n + (snap!.byUid.get(p.metadata!.uid!)?.containers.filter((c) => c.state === 'CONTAINER_RUNNING').length ?? 0), 0);
+      this.log.info({ pods: adopted.length, runningContainers: containers }, 'adopted pods already running in the runtime (nothing restarted)');
+    }
     for (const pod of pods) this.addPod(pod, snap.byUid.has(pod.metadata?.uid ?? ''));
     this.pleg.start();
     this.every(this.o.housekeepingIntervalMs ?? 2000, async () => {

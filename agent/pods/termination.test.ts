@@ -173,7 +173,7 @@ describe('spec changes', () => {
     await b.settle();
     const p = await b.getPod('upd');
     expect(cs(p)?.containerID).not.toBe(before);
-    expect(cs(p)?.image).toBe('busybox:1.36');
+    expect(cs(p)?.image).toBe('docker.io/library/busybox:1.36');
     expect(cs(p)?.state?.running).toBeDefined();
     expect(cs(p)?.restartCount).toBe(1);
     expect(b.eventsOf('upd')).toContain('Killing: Container main definition changed, will be restarted');

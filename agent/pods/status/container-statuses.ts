@@ -11,9 +11,10 @@
  * - a container that vanished while running is reported terminated with
  *   `ContainerStatusUnknown` rather than silently going back to waiting.
  *
- * Deviations from kubelet: the list is in spec order (kubelet sorts app containers by
- * name), and `image` is the image as the spec names it (kubelet shows the runtime's
- * normalised name, e.g. `docker.io/library/busybox:1.29`); `imageID` is the runtime's.
+ * As kubelet: app container statuses are sorted by name, init container statuses stay in
+ * spec order; `image` is the runtime's name for the image (containerd reports its repo tag,
+ * e.g. `docker.io/library/busybox:1.29`), or the spec's image before a container exists;
+ * `imageID` is the runtime's reference.
  */
 import type { Container, ContainerState, ContainerStatus, Pod } from 'kubernetes-types/core/v1.js';
 import type { ObservedContainer, PodRuntimeStatus } from '../runtime-state.js';
@@ -127,7 +128,7 @@ export function convertContainerStatuses(i: ConvertInput): ContainerStatus[] {
       const spec = i.containers.find((c) => c.name === cs.name)!;
       const st: ContainerStatus = {
         name: cs.name,
-        image: spec.image ?? cs.image,
+        image: cs.image || spec.image || '',
         imageID: cs.imageRef,
         containerID: cid,
         ready: false,
@@ -158,5 +159,6 @@ export function convertContainerStatuses(i: ConvertInput): ContainerStatus[] {
     st.state = { waiting };
   }
 
-  return i.containers.map((c) => statuses.get(c.name)!);
+  const list = i.containers.map((c) => statuses.get(c.name)!);
+  return i.isInit ? list : list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
