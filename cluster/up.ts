@@ -46,6 +46,8 @@ export interface UpOptions {
   clusterCidr: string;
   /** How long to wait for the node to be Ready. */
   readyTimeoutMs: number;
+  /** Delay before restarting a containerd that died (containerd.service uses RestartSec=5). */
+  containerdRestartDelayMs: number;
   detach: boolean;
 }
 
@@ -54,7 +56,7 @@ const BRIDGE = 'cni0';
 /** The agent's cgroupRoot under `skiff up`, so teardown can remove exactly its cgroups. */
 const CGROUP_ROOT = '/skiff';
 
-const UP_FLAGS = ['state-dir', 'node-name', 'node-ip', 'secure-port', 'service-cluster-ip-range', 'cluster-cidr', 'ready-timeout', 'detach', 'purge'];
+const UP_FLAGS = ['state-dir', 'node-name', 'node-ip', 'secure-port', 'service-cluster-ip-range', 'cluster-cidr', 'ready-timeout', 'containerd-restart-delay', 'detach', 'purge'];
 
 function parseArgs(argv: string[]): Map<string, string> {
   const flags = new Map<string, string>();
@@ -85,6 +87,7 @@ function upOptions(argv: string[]): UpOptions {
     serviceCidr: f.get('service-cluster-ip-range') ?? '10.96.0.0/16',
     clusterCidr: f.get('cluster-cidr') ?? '10.244.0.0/16',
     readyTimeoutMs: Number(f.get('ready-timeout') ?? 180) * 1000,
+    containerdRestartDelayMs: Number(f.get('containerd-restart-delay') ?? 5) * 1000,
     detach: f.get('detach') === 'true',
   };
 }
@@ -212,8 +215,8 @@ export async function up(opts: UpOptions, ctx: { logger: Logger; clock: Clock; s
           // the agent turns the node NotReady meanwhile and recovers when it is back.
           void containerd.exited.then(async ({ code, signal: sig }) => {
             if (stopping) return;
-            logger.warn({ code, signal: sig }, 'containerd exited; restarting in 5s');
-            await clock.sleep(5000).catch(() => undefined);
+            logger.warn({ code, signal: sig, restartInMs: opts.containerdRestartDelayMs }, 'containerd exited; restarting');
+            await clock.sleep(opts.containerdRestartDelayMs).catch(() => undefined);
             if (stopping) return;
             try {
               await start();

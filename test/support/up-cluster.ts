@@ -53,7 +53,7 @@ export function upClusterSkipReason(): string | undefined {
 }
 
 /** Starts `skiff up` in a new network namespace and waits until the node is Ready. */
-export async function startUpCluster(opts: { nodeName?: string; uplinkIP?: string; readyTimeoutMs?: number } = {}): Promise<UpCluster> {
+export async function startUpCluster(opts: { nodeName?: string; uplinkIP?: string; readyTimeoutMs?: number; extraArgs?: string[] } = {}): Promise<UpCluster> {
   const nodeName = opts.nodeName ?? 'skiff-e2e';
   const ns = await createNetns({ prefix: 'skiff-e2e', uplinkIP: opts.uplinkIP ?? '172.30.255.2' });
   // Short path: containerd's socket must fit in a unix socket address.
@@ -77,7 +77,7 @@ export async function startUpCluster(opts: { nodeName?: string; uplinkIP?: strin
     return left;
   };
   try {
-    child = ns.spawn('node', ['--enable-source-maps', CLI, 'up', `--state-dir=${stateDir}`, `--node-name=${nodeName}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = ns.spawn('node', ['--enable-source-maps', CLI, 'up', `--state-dir=${stateDir}`, `--node-name=${nodeName}`, ...(opts.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', () => undefined);
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 240_000);
