@@ -125,10 +125,19 @@ spec:
     await c.kubectl(['delete', 'pod', 'client', '--wait=true']);
   });
 
-  it('serves kubectl logs (with --tail) through the agent', async () => {
-    const [pod] = await webPods();
-    const logs = await c.kubectl(['logs', pod.metadata!.name!, '--tail=5']);
-    expect(logs.split('\n').filter(Boolean).length).toBeLessThanOrEqual(5);
+  it('serves kubectl logs (--tail, and -f following new lines) through the agent', async () => {
+    const pods = await webPods();
+    const logs = await c.kubectl(['logs', pods[0].metadata!.name!, '--tail=5']);
+    const lines = logs.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThanOrEqual(5);
+    // Follow both pods' logs while requests arrive: new access-log lines must stream out.
+    const admin = c.record().adminKubeconfig;
+    const follow = c.exec('timeout', ['6', 'kubectl', '--kubeconfig', admin, 'logs', '-f', '--tail=0', '-l', 'app=web', '--prefix']).catch((err: { stdout?: string }) => err.stdout ?? '');
+    await sleep(2000);
+    await hitsFromNode(await clusterIP(), 10);
+    const followed = await follow;
+    expect(followed).toMatch(/response:200/);
   });
 
   it('survives an agent restart: same containers, same restart counts, still serving', async () => {
