@@ -13,7 +13,12 @@ import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { cleanupContainerdState, mountsUnder } from './containerd/index.js';
 
-const run = promisify(execFile);
+const execFileP = promisify(execFile);
+
+/** Runs a command, inside `netns` (a name under /run/netns) when given. */
+function runIn(netns: string | undefined, cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return netns ? execFileP('nsenter', [`--net=/run/netns/${netns}`, '--', cmd, ...args]) : execFileP(cmd, args);
+}
 
 /** What to clean. */
 export interface TeardownOptions {
@@ -36,12 +41,15 @@ export interface TeardownOptions {
   tablesBefore?: string[];
   /** Also stop the containerd recorded in its pid file (default true; false when the caller owns it). */
   stopDaemon?: boolean;
+  /** The network namespace the node lives in (a name under /run/netns); default the caller's. */
+  netns?: string;
   logger: Logger;
 }
 
 /** Runs every cleanup step and returns the problems met (empty when all went well). */
 export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
   const problems: string[] = [];
+  const run = (cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> => runIn(opts.netns, cmd, args);
   const step = async (name: string, fn: () => Promise<void>): Promise<void> => {
     try {
       await fn();
@@ -62,7 +70,7 @@ export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
   if (opts.tablesBefore) {
     const before = new Set(opts.tablesBefore);
     await step('empty tables left by CNI plugins', async () => {
-      for (const t of await listTables()) {
+      for (const t of await listTables(opts.netns)) {
         if (before.has(t) || t === `ip ${opts.nftTable}`) continue;
         const [family, name] = t.split(' ');
         const { stdout } = await run('nft', ['list', 'table', family, name]);
@@ -76,11 +84,11 @@ export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
     });
   }
   await step('bridge', async () => {
-    if (await linkExists(opts.bridge)) await run('ip', ['link', 'del', opts.bridge]);
+    if (await linkExists(opts.bridge, opts.netns)) await run('ip', ['link', 'del', opts.bridge]);
   });
   await step('mounts', async () => {
     for (const m of (await mountsUnder(opts.stateDir)).sort((a, b) => b.length - a.length)) {
-      await run('umount', ['-l', m]).catch(() => undefined);
+      await execFileP('umount', ['-l', m]).catch(() => undefined);
     }
   });
   if (opts.cgroupRoot && opts.cgroupRoot !== '/') {
@@ -89,15 +97,15 @@ export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
   return problems;
 }
 
-/** Every nft table as `family name`. */
-export async function listTables(): Promise<string[]> {
-  const { stdout } = await run('nft', ['list', 'tables']);
+/** Every nft table as `family name` (in `netns` when given). */
+export async function listTables(netns?: string): Promise<string[]> {
+  const { stdout } = await runIn(netns, 'nft', ['list', 'tables']);
   return stdout.split('\n').map((l) => l.trim().replace(/^table /, '')).filter(Boolean);
 }
 
-async function linkExists(name: string): Promise<boolean> {
+async function linkExists(name: string, netns?: string): Promise<boolean> {
   try {
-    await run('ip', ['link', 'show', name]);
+    await runIn(netns, 'ip', ['link', 'show', name]);
     return true;
   } catch {
     return false;

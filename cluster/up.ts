@@ -26,6 +26,7 @@ import { writeNodeKubeconfig } from '../controlplane/index.js';
 import { startContainerd, type ContainerdHandle } from './containerd/index.js';
 import { DEFAULT_STATE_DIR, upLayout, type UpLayout, type UpRecord } from './layout.js';
 import { Supervised } from './supervisor.js';
+import { agentNodeFlags } from '../cli/node-flags.js';
 import { listTables, teardownNode } from './teardown.js';
 
 /** `skiff up` failed at a named step. */
@@ -283,7 +284,7 @@ export async function up(opts: UpOptions, ctx: { logger: Logger; clock: Clock; s
           name: 'agent',
           command: process.execPath,
           args: [
-            '--enable-source-maps', cliPath(), 'agent',
+            ...agentNodeFlags(), cliPath(), 'agent',
             `--config=${l.agentConfig}`,
             `--kubeconfig=${l.nodeKubeconfig}`,
             `--root-dir=${l.agentDir}`,

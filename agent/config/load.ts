@@ -344,6 +344,7 @@ export function loadAgentConfig(argv: string[], opts: LoadOptions = {}): { confi
     proxy: {
       enabled: flag('disable-proxy') !== 'true',
       configFile: flag('proxy-config'),
+      kubeconfig: flag('proxy-kubeconfig'),
       mode: proxyMode as 'nftables' | 'iptables' | undefined,
       clusterCIDR: flag('cluster-cidr'),
     },

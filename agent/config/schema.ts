@@ -121,6 +121,7 @@ export const FLAG_ONLY = {
   v: 'string',
   // Skiff: the in-process Service proxy (kube-proxy's job).
   'proxy-config': 'string',
+  'proxy-kubeconfig': 'string',
   'proxy-mode': 'string',
   'cluster-cidr': 'string',
   'disable-proxy': 'bool',

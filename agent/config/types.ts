@@ -41,6 +41,13 @@ export interface ProxySettings {
   enabled: boolean;
   /** A KubeProxyConfiguration file. */
   configFile?: string;
+  /**
+   * Credentials for the proxy's informers (kube-proxy's `clientConnection.kubeconfig`).
+   * On clusters with the Node authorizer a node may not list EndpointSlices, so the proxy
+   * runs as `system:kube-proxy` (bound to `system:node-proxier`) like kube-proxy does.
+   * Default: the agent's own kubeconfig.
+   */
+  kubeconfig?: string;
   mode?: 'nftables' | 'iptables';
   clusterCIDR?: string;
 }

@@ -133,6 +133,11 @@ export interface RealControlPlane {
    * kubeconfig for it; returns the kubeconfig's path. `server` defaults to {@link server}.
    */
   issueNodeKubeconfig(nodeName: string, opts?: { server?: string }): string;
+  /**
+   * A kubeconfig for any x509 identity signed by the cluster CA (`CN=user`, `O=groups`), e.g.
+   * `system:kube-proxy`, which the default `system:node-proxier` binding authorizes.
+   */
+  issueKubeconfig(user: string, groups: string[], opts?: { server?: string }): string;
   /** Stops everything (SIGTERM, then SIGKILL after a grace period). Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -309,6 +314,12 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions): Prom
       const pair = issueCertificate(pki.ca, { commonName: `system:node:${nodeName}`, organization: ['system:nodes'], usages: ['clientAuth'] });
       writeCertKeyPair(dirs.pki, `node-${nodeName}`, pair);
       return kubeconfig(`node-${nodeName}`, pair, o?.server ?? server);
+    },
+    issueKubeconfig(user, groups, o) {
+      const file = user.replace(/[^a-zA-Z0-9.-]/g, '_');
+      const pair = issueCertificate(pki.ca, { commonName: user, organization: groups, usages: ['clientAuth'] });
+      writeCertKeyPair(dirs.pki, `user-${file}`, pair);
+      return kubeconfig(`user-${file}`, pair, o?.server ?? server);
     },
     stop() {
       stopping ??= procs.stopAll();

@@ -1,0 +1,196 @@
+/**
+ * A Skiff node joined to any control plane (the real kube-apiserver of `realcluster.ts`, or
+ * the companion), for end-to-end tests and benchmarks: a private containerd with Skiff's
+ * images, and `skiff agent` started the way systemd would start it (a KubeletConfiguration
+ * file plus kubelet flags), all inside a test network namespace. `stop()` stops the agent,
+ * removes every pod, stops containerd and removes the nft table, bridge and cgroups.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Node } from 'kubernetes-types/core/v1.js';
+import { silentLogger, type Logger } from '../../lib/log.js';
+import { loadKubeconfig, Nodes, RestClient } from '../../lib/kube/index.js';
+import { startContainerd, type ContainerdHandle } from '../../cluster/containerd/index.js';
+import { importImages } from '../../images/index.js';
+import { teardownNode, listTables } from '../../cluster/teardown.js';
+import { CLI } from './up-cluster.js';
+import { agentNodeFlags } from '../../cli/node-flags.js';
+import type { TestNetns } from './netns.js';
+
+/** What the node needs from its control plane. */
+export interface ControlPlaneAccess {
+  /** The apiserver URL the agent uses (reachable inside the netns). */
+  server: string;
+  /** The cluster CA (PEM file): the kubelet API trusts client certificates it signed. */
+  caCertPath: string;
+  /** An admin kubeconfig, to watch the Node come up. */
+  adminKubeconfig: string;
+  /** Issues the node's own kubeconfig (`system:node:<name>`). */
+  issueNodeKubeconfig(nodeName: string): string;
+  /** A kubeconfig for the Service proxy (`system:kube-proxy`), if the cluster authorizes nodes narrowly. */
+  proxyKubeconfig?: string;
+}
+
+/** Options of {@link startSkiffNode}. */
+export interface SkiffNodeOptions {
+  controlPlane: ControlPlaneAccess;
+  netns: TestNetns;
+  nodeName: string;
+  /** Short path (containerd's socket must fit in a unix socket address). */
+  stateDir: string;
+  clusterCidr?: string;
+  /** `Webhook` (kubelet's config-file default) or `AlwaysAllow`. */
+  authorizationMode?: 'Webhook' | 'AlwaysAllow';
+  extraFlags?: string[];
+  readyTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** A running Skiff node. */
+export interface SkiffNode {
+  readonly nodeName: string;
+  readonly containerd: ContainerdHandle;
+  readonly agentLog: string;
+  /** Current agent PID. */
+  agentPid(): number | undefined;
+  /** Starts the agent again after it exited or was killed. */
+  startAgent(): void;
+  /** SIGKILLs the agent (containers must keep running). */
+  killAgent(): Promise<void>;
+  /** Peak RSS (VmHWM) of the current agent process, MiB. */
+  agentPeakRssMiB(): number;
+  stop(): Promise<string[]>;
+}
+
+const CGROUP_ROOT = '/skiff-node';
+
+/** Starts containerd and `skiff agent` in `netns`, and waits for the Node to be Ready. */
+export async function startSkiffNode(o: SkiffNodeOptions): Promise<SkiffNode> {
+  const log = o.logger ?? silentLogger();
+  const dirs = { agent: join(o.stateDir, 'agent'), containerd: join(o.stateDir, 'containerd'), logs: join(o.stateDir, 'logs') };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true, mode: 0o700 });
+  const tablesBefore = await listTables(o.netns.name);
+  const containerd = await startContainerd({ stateDir: dirs.containerd, netns: o.netns.name, logger: log });
+  let agent: ChildProcess | undefined;
+  const agentLog = join(dirs.logs, 'agent.log');
+  const stop = async (): Promise<string[]> => {
+    if (agent && agent.exitCode === null && agent.signalCode === null) {
+      const gone = new Promise((r) => agent!.once('exit', r));
+      agent.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 10_000))]);
+      if (agent.exitCode === null) agent.kill('SIGKILL');
+    }
+    const problems = await teardownNode({
+      containerdDir: dirs.containerd,
+      stateDir: o.stateDir,
+      nftTable: 'skiff',
+      bridge: 'cni0',
+      cgroupRoot: CGROUP_ROOT,
+      stopDaemon: false,
+      tablesBefore,
+      netns: o.netns.name,
+      logger: log,
+    });
+    await containerd.stop().catch(() => undefined);
+    return problems;
+  };
+  try {
+    await importImages({ address: containerd.address, logger: log });
+    const nodeKubeconfig = o.controlPlane.issueNodeKubeconfig(o.nodeName);
+    const config = join(dirs.agent, 'config.yaml');
+    const mode = o.authorizationMode ?? 'Webhook';
+    writeFileSync(
+      config,
+      [
+        'apiVersion: kubelet.config.k8s.io/v1beta1',
+        'kind: KubeletConfiguration',
+        'authentication:',
+        '  anonymous: {enabled: false}',
+        `  webhook: {enabled: ${mode === 'Webhook'}}`,
+        `  x509: {clientCAFile: ${o.controlPlane.caCertPath}}`,
+        `authorization: {mode: ${mode}}`,
+        `containerRuntimeEndpoint: ${containerd.endpoint}`,
+        `podLogsDir: ${join(dirs.logs, 'pods')}`,
+        `cgroupRoot: ${CGROUP_ROOT}`,
+        'clusterDomain: cluster.local',
+        'failSwapOn: false',
+        'serializeImagePulls: false',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const args = [
+      CLI, 'agent',
+      `--config=${config}`,
+      `--kubeconfig=${nodeKubeconfig}`,
+      `--root-dir=${dirs.agent}`,
+      `--hostname-override=${o.nodeName}`,
+      ...(o.netns.nodeIP ? [`--node-ip=${o.netns.nodeIP}`] : []),
+      `--cni-conf-dir=${containerd.paths.cniConfDir}`,
+      `--cni-data-dir=${containerd.paths.cniDataDir}`,
+      `--cluster-cidr=${o.clusterCidr ?? '10.244.0.0/16'}`,
+      ...(o.controlPlane.proxyKubeconfig ? [`--proxy-kubeconfig=${o.controlPlane.proxyKubeconfig}`] : []),
+      ...(o.extraFlags ?? []),
+    ];
+    const startAgent = (): void => {
+      const fd = openSync(agentLog, 'a');
+      try {
+        agent = spawn('nsenter', [`--net=/run/netns/${o.netns.name}`, '--', process.execPath, ...agentNodeFlags(), ...args], { stdio: ['ignore', fd, fd] });
+      } finally {
+        closeSync(fd);
+      }
+    };
+    startAgent();
+    const admin = new RestClient({ credentials: loadKubeconfig(o.controlPlane.adminKubeconfig), requestTimeoutMs: 5000 });
+    try {
+      const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000);
+      for (;;) {
+        const ready = await admin
+          .get<Node>(Nodes, undefined, o.nodeName)
+          .then((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false)
+          .catch(() => false);
+        if (ready) break;
+        if (agent?.exitCode !== null && agent?.exitCode !== undefined) throw new Error(`skiff agent exited with ${agent.exitCode}: ${tail(agentLog)}`);
+        if (Date.now() > deadline) throw new Error(`node ${o.nodeName} not Ready in time: ${tail(agentLog)}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    } finally {
+      await admin.close();
+    }
+    return {
+      nodeName: o.nodeName,
+      containerd,
+      agentLog,
+      agentPid: () => (agent && agent.exitCode === null ? agent.pid : undefined),
+      startAgent,
+      killAgent: async () => {
+        if (!agent || agent.exitCode !== null) return;
+        const gone = new Promise((r) => agent!.once('exit', r));
+        agent.kill('SIGKILL');
+        await gone;
+      },
+      agentPeakRssMiB: () => {
+        // nsenter execs node, so the child's pid is the agent's.
+        const m = /VmHWM:\s+(\d+) kB/.exec(readStatus(agent?.pid));
+        return m ? Number(m[1]) / 1024 : NaN;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function readStatus(pid: number | undefined): string {
+  try {
+    return pid ? readFileSync(`/proc/${pid}/status`, 'utf8') : '';
+  } catch {
+    return '';
+  }
+}
+
+function tail(file: string, n = 30): string {
+  return existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n') : '(no log)';
+}
