@@ -126,13 +126,15 @@ function agentConfigYaml(l: UpLayout, containerdSock: string): string {
   return [
     'apiVersion: kubelet.config.k8s.io/v1beta1',
     'kind: KubeletConfiguration',
+    // kubelet's defaults for the kubelet API: no anonymous access, x509 client certificates from
+    // the cluster CA, bearer tokens through TokenReview (the companion issues none, so none
+    // authenticate) and SubjectAccessReview authorization (the companion's policy allows
+    // system:masters and its kubelet-client identity; see controlplane/registry/reviews.ts).
     'authentication:',
     '  anonymous: {enabled: false}',
-    // The companion control plane serves no TokenReview/SubjectAccessReview yet: the kubelet API
-    // authenticates x509 client certificates from the cluster CA and authorizes them all.
-    '  webhook: {enabled: false}',
+    '  webhook: {enabled: true}',
     `  x509: {clientCAFile: ${join(l.controlPlaneDir, 'pki', 'ca.crt')}}`,
-    'authorization: {mode: AlwaysAllow}',
+    'authorization: {mode: Webhook}',
     `containerRuntimeEndpoint: unix://${containerdSock}`,
     `podLogsDir: ${l.podLogsDir}`,
     // Pod cgroups under /skiff so teardown removes exactly ours.

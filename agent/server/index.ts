@@ -10,7 +10,7 @@ export {
   type KubeletServerProviders,
   type LogTarget,
 } from './server.js';
-export { createKubeletMetrics, POD_START_DURATION_BUCKETS, type KubeletMetrics, type KubeletMetricsOptions } from './metrics.js';
+export { createKubeletMetrics, httpLabels, POD_START_DURATION_BUCKETS, type HttpLabel, type KubeletMetrics, type KubeletMetricsOptions } from './metrics.js';
 export { KubeletAuthenticator, AuthenticationError, ANONYMOUS_USER, type UserInfo, type AuthenticatorOptions } from './authn.js';
 export {
   requestAttributes,
@@ -26,6 +26,6 @@ export {
   type WebhookAuthorizerOptions,
 } from './authz.js';
 export { loadServingCert, ServingCertError, type ServingCert, type ServingCertOptions } from './tls.js';
-export { StatsProvider, renderResourceMetrics, type Summary, type NodeStats, type PodStats, type ContainerStats, type CPUStats, type MemoryStats, type FsStats, type NetworkStats, type InterfaceStats, type RlimitStats, type StatsOptions } from './stats.js';
+export { StatsProvider, renderResourceMetrics, type Summary, type NodeStats, type PodStats, type ContainerStats, type VolumeStats, type CPUStats, type MemoryStats, type FsStats, type NetworkStats, type InterfaceStats, type RlimitStats, type StatsOptions } from './stats.js';
 export { startHealthzServer, type HealthzServer } from './healthz.js';
 export { matchRoute, type Route } from './routes.js';

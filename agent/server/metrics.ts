@@ -1,9 +1,10 @@
 /**
  * The kubelet's Prometheus registry, served at `/metrics`: Node's process metrics
  * (`process_*`, `nodejs_*`) and the kubelet metric names dashboards look for. Pod code
- * observes into {@link KubeletMetrics.podStartDuration}.
+ * observes into {@link KubeletMetrics.podStartDuration}; the kubelet API server counts its
+ * requests into the `kubelet_http_*` families (kubelet's `server/metrics`).
  */
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 
 /** kubelet's buckets for `kubelet_pod_start_duration_seconds` (seconds). */
@@ -16,7 +17,19 @@ export interface KubeletMetrics {
   podStartDuration: Histogram<string>;
   /** `kubelet_node_name{node}` = 1. */
   nodeName: Gauge<'node'>;
+  /** `kubelet_http_requests_total`: requests received by the kubelet API server. */
+  httpRequests: Counter<HttpLabel>;
+  /** `kubelet_http_inflight_requests`: requests being served (streams count until they end). */
+  httpInflight: Gauge<HttpLabel>;
+  /** `kubelet_http_requests_duration_seconds`: time to serve a request (a stream: its lifetime). */
+  httpDuration: Histogram<HttpLabel>;
 }
+
+/** Labels of the `kubelet_http_*` families. */
+export type HttpLabel = 'method' | 'path' | 'server_type' | 'long_running';
+
+/** Prometheus' default buckets (`prometheus.DefBuckets`), which kubelet's HTTP histogram uses. */
+const DEF_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** Options of {@link createKubeletMetrics}. */
 export interface KubeletMetricsOptions {
@@ -69,5 +82,29 @@ export function createKubeletMetrics(opts: KubeletMetricsOptions): KubeletMetric
     buckets: [...POD_START_DURATION_BUCKETS],
     registers: [registry],
   });
-  return { registry, podStartDuration, nodeName };
+  const labelNames: HttpLabel[] = ['method', 'path', 'server_type', 'long_running'];
+  const httpRequests = new Counter({ name: 'kubelet_http_requests_total', help: '[ALPHA] Number of the http requests received since the server started', labelNames, registers: [registry] });
+  const httpInflight = new Gauge({ name: 'kubelet_http_inflight_requests', help: '[ALPHA] Number of the inflight http requests', labelNames, registers: [registry] });
+  const httpDuration = new Histogram({ name: 'kubelet_http_requests_duration_seconds', help: '[ALPHA] Duration in seconds to serve http requests', labelNames, buckets: DEF_BUCKETS, registers: [registry] });
+  return { registry, podStartDuration, nodeName, httpRequests, httpInflight, httpDuration };
+}
+
+const KNOWN_ROOTS = new Set(['attach', 'containerLogs', 'exec', 'healthz', 'metrics', 'pods', 'portForward', 'stats']);
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+/**
+ * The labels kubelet puts on a request: the method (`other` when unknown), the path's first
+ * segment when it is a route (`other` otherwise), `readwrite` (the authenticated port), and
+ * whether it is long-running. Deviation: kubelet's long-running list spells `portforward`, so
+ * its `/portForward` requests are not marked long-running; Skiff marks them.
+ */
+export function httpLabels(method: string | undefined, path: string): Record<HttpLabel, string> {
+  const root = path.split('/')[1] ?? '';
+  const bucket = KNOWN_ROOTS.has(root) ? root : 'other';
+  return {
+    method: KNOWN_METHODS.has(method ?? '') ? method! : 'other',
+    path: bucket,
+    server_type: 'readwrite',
+    long_running: String(bucket === 'exec' || bucket === 'attach' || bucket === 'portForward'),
+  };
 }

@@ -371,6 +371,11 @@ describe('routes', () => {
     expect(m.body).toContain('kubelet_running_containers{container_state="running"} 1');
     expect(m.body).toContain('kubelet_pod_start_duration_seconds_bucket{le="2"} 1');
     expect(m.body).toContain('process_cpu_user_seconds_total');
+    // kubelet's server metrics: the /metrics request itself is in flight, earlier ones are counted.
+    expect(m.body).toMatch(/^kubelet_http_requests_total\{method="GET",path="metrics",server_type="readwrite",long_running="false"\} 1$/m);
+    expect(m.body).toMatch(/^kubelet_http_inflight_requests\{method="GET",path="metrics",server_type="readwrite",long_running="false"\} 1$/m);
+    const again = await req('/metrics', { cert: alice });
+    expect(again.body).toMatch(/^kubelet_http_requests_duration_seconds_count\{method="GET",path="metrics",server_type="readwrite",long_running="false"\} 1$/m);
     const summary = JSON.parse((await req('/stats/summary', { cert: alice })).body);
     expect(summary.node.nodeName).toBe('node-1');
     expect(summary.node.cpu.usageCoreNanoSeconds).toBeGreaterThan(0);
@@ -415,7 +420,7 @@ describe('streaming', () => {
 
   it('proxies an exec upgrade to the runtime streaming server and pipes both ways', async () => {
     await start();
-    const { sock, head, rest } = await upgrade('/exec/ns1/web/app?command=sh&command=-c&command=echo%20hi&stdin=1&stdout=1&stderr=1&tty=1', ['X-Stream-Protocol-Version: v4.channel.k8s.io', 'Authorization: Bearer should-not-be-forwarded']);
+    const { sock, head, rest } = await upgrade('/exec/ns1/web/app?command=sh&command=-c&command=echo%20hi&input=1&output=1&error=1&tty=1', ['X-Stream-Protocol-Version: v4.channel.k8s.io', 'Authorization: Bearer should-not-be-forwarded']);
     expect(head.split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
     sock.write('ping-123');
     expect(await readN(sock, 'ping-123', rest)).toContain('ping-123');
@@ -431,7 +436,7 @@ describe('streaming', () => {
 
   it('proxies attach and port-forward (uid variant, websocket bearer token)', async () => {
     await start();
-    const a = await upgrade('/attach/ns1/web/uid-1/app?stdout=1', []);
+    const a = await upgrade('/attach/ns1/web/uid-1/app?output=1', []);
     expect(a.head).toContain('101 Switching Protocols');
     a.sock.destroy();
     const token = Buffer.from(GOOD_TOKEN).toString('base64url');
@@ -470,18 +475,18 @@ describe('streaming', () => {
   it('answers streaming errors before proxying', async () => {
     await start();
     expect((await upgrade('/exec/ns1/web/app?command=ls', [])).head).toContain('400 Bad Request');
-    expect((await upgrade('/exec/ns1/nope/app?stdout=1', [])).head).toContain('404 Not Found');
-    expect((await upgrade('/exec/ns1/web/other-uid/app?stdout=1', [])).head).toContain('404 Not Found');
-    expect((await upgrade('/exec/ns1/web/sidecar?stdout=1', [])).head).toContain('404 Not Found');
+    expect((await upgrade('/exec/ns1/nope/app?output=1', [])).head).toContain('404 Not Found');
+    expect((await upgrade('/exec/ns1/web/other-uid/app?output=1', [])).head).toContain('404 Not Found');
+    expect((await upgrade('/exec/ns1/web/sidecar?output=1', [])).head).toContain('404 Not Found');
     expect((await upgrade('/portForward/ns1/web?port=99999', [], 'GET')).head).toContain('400 Bad Request');
     expect(streamingCalls).toEqual([]);
-    expect((await req('/exec/ns1/web/app?stdout=1', { cert: alice, method: 'POST' })).status).toBe(400);
+    expect((await req('/exec/ns1/web/app?output=1', { cert: alice, method: 'POST' })).status).toBe(400);
   });
 
   it('refuses a forbidden upgrade', async () => {
     await start();
     reviews.allow = () => false;
-    const denied = await upgrade('/exec/ns1/web/app?stdout=1', []);
+    const denied = await upgrade('/exec/ns1/web/app?output=1', []);
     expect(denied.head).toContain('403 Forbidden');
     expect(await readN(denied.sock, 'subresource=proxy)', denied.rest)).toContain('Forbidden (user=alice, verb=create, resource=nodes, subresource=proxy)');
     expect(streamingCalls).toEqual([]);

@@ -29,7 +29,7 @@ import type { Runtime } from '../runtime/index.js';
 import { KubeletAuthenticator, type UserInfo } from './authn.js';
 import { AlwaysAllowAuthorizer, describeAttributes, requestAttributes, WebhookAuthorizer, type Authorizer } from './authz.js';
 import { defaultHealthChecks, serveHealthz, startHealthzServer, type HealthCheck, type HealthzServer } from './healthz.js';
-import { createKubeletMetrics, type KubeletMetrics } from './metrics.js';
+import { createKubeletMetrics, httpLabels, type KubeletMetrics } from './metrics.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './routes.js';
 import { renderResourceMetrics, StatsProvider, type PodStats } from './stats.js';
 import { isUpgradeRequest, parseCommand, parsePorts, parseStreamOptions, proxyUpgrade, writeRawError } from './streaming.js';
@@ -352,8 +352,25 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
       runtime: opts.runtime,
       pods: () => opts.providers.pods(),
       podStats: opts.providers.podStats ? () => opts.providers.podStats!() : undefined,
+      podLogsDir: config.podLogsDir,
+      rootDir: config.rootDir,
     }),
     checks: defaultHealthChecks(opts.providers.syncLoopHealthy ? () => opts.providers.syncLoopHealthy!() : undefined),
+  };
+
+  /** Counts a request into the `kubelet_http_*` families; call the result when it ends. */
+  const track = (method: string | undefined, url: string | undefined): (() => void) => {
+    const labels = httpLabels(method, (url ?? '/').split('?')[0]);
+    const started = clock.now();
+    metrics.httpRequests.inc(labels);
+    metrics.httpInflight.inc(labels);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      metrics.httpInflight.dec(labels);
+      metrics.httpDuration.observe(labels, Math.max(0, clock.now() - started) / 1000);
+    };
   };
 
   const sockets = new Set<Socket | Duplex>();
@@ -367,6 +384,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
       minVersion: 'TLSv1.2',
     },
     (req, res) => {
+      res.once('close', track(req.method, req.url));
       handleRequest(ctx, req, res).catch((err) => {
         log.error({ err: errorMessage(err), path: req.url?.split('?')[0] }, 'request failed');
         if (!res.headersSent) sendText(res, 500, 'Internal Server Error');
@@ -376,7 +394,11 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
   );
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    const done = track(req.method, req.url);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      done();
+    });
     socket.on('error', () => undefined);
     if (!isUpgradeRequest(req)) {
       writeRawError(socket, 400, 'Bad Request', 'bad upgrade request');

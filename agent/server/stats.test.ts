@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { FakeClock } from '../../lib/clock.js';
@@ -92,5 +93,87 @@ describe('stats', () => {
     expect(s.cpu).toEqual({ time: '2026-11-22T04:00:00Z', usageCoreNanoSeconds: 7 });
     expect(s.memory?.workingSetBytes).toBe(9);
     expect(s.containers[0]).toMatchObject({ name: 'app', cpu: { usageCoreNanoSeconds: 5 }, memory: { workingSetBytes: 6 } });
+  });
+
+  it('asks each ready sandbox when ListPodSandboxStats fails (containerd 1.6 and a stopped sandbox), one entry per container name', async () => {
+    const sandbox = (id: string, cpu: number) => ({
+      attributes: { id, metadata: { name: 'web', namespace: 'ns1', uid: 'u1', attempt: 1 }, labels: {}, annotations: {} },
+      linux: {
+        cpu: { timestamp: ns(Date.UTC(2026, 10, 22, 4)), usageCoreNanoSeconds: { value: cpu } },
+        // An exited earlier instance of `app` (no cgroup figures) next to the running one.
+        containers: [{ attributes: { id: 'old', metadata: { name: 'app', attempt: 0 }, labels: { 'io.kubernetes.pod.uid': 'u1' }, annotations: {} } }, cstat('app', 5, 6)],
+      },
+    });
+    const asked: string[] = [];
+    const runtime = {
+      stats: {
+        listPodSandboxStats: async () => {
+          throw new UnavailableError('failed to get pod sandbox stats since sandbox container "s0" is not in ready state');
+        },
+        podSandboxStats: async (id: string) => {
+          asked.push(id);
+          return sandbox(id, 11);
+        },
+        listContainerStats: async () => {
+          throw new Error('not expected');
+        },
+      },
+      listPodSandbox: async (f: { state?: string }) => (f.state === 'SANDBOX_READY' ? [{ id: 's1' }] : [{ id: 's0' }, { id: 's1' }]),
+      imageFsInfo: async () => [],
+    } as unknown as Runtime;
+    const p = new StatsProvider({ nodeName: 'n1', facts: {}, clock: new FakeClock(), logger: silentLogger(), runtime, pods: () => [pod] });
+    const got = await p.podStats();
+    expect(asked).toEqual(['s1']);
+    expect(got).toHaveLength(1);
+    expect(got[0].cpu?.usageCoreNanoSeconds).toBe(11);
+    expect(got[0].containers).toHaveLength(1);
+    expect(got[0].containers[0]).toMatchObject({ name: 'app', cpu: { usageCoreNanoSeconds: 5 } });
+  });
+
+  it('drops exited container instances in the ListContainerStats fallback', async () => {
+    const exited: CriContainerStats = { attributes: { id: 'old', metadata: { name: 'app', attempt: 0 }, labels: { 'io.kubernetes.pod.uid': 'u1', 'io.kubernetes.pod.name': 'web', 'io.kubernetes.pod.namespace': 'ns1' }, annotations: {} } };
+    const runtime = {
+      stats: {
+        listPodSandboxStats: async () => {
+          throw new UnavailableError('unimplemented');
+        },
+        listContainerStats: async () => [exited, cstat('app', 3e9, 100)],
+      },
+      imageFsInfo: async () => [],
+    } as unknown as Runtime;
+    const p = new StatsProvider({ nodeName: 'n1', facts: {}, clock: new FakeClock(), logger: silentLogger(), runtime, pods: () => [pod] });
+    const [s] = await p.podStats();
+    expect(s.containers.map((c) => c.name)).toEqual(['app']);
+    expect(s.cpu?.usageCoreNanoSeconds).toBe(3e9);
+  });
+
+  it('adds container logs, pod volumes and ephemeral-storage from the log and volume directories', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'skiff-stats-'));
+    try {
+      const logs = join(root, 'logs');
+      mkdirSync(join(logs, 'ns1_web_u1', 'app'), { recursive: true });
+      writeFileSync(join(logs, 'ns1_web_u1', 'app', '0.log'), 'x'.repeat(10_000));
+      const vol = join(root, 'kubelet', 'pods', 'u1', 'volumes');
+      mkdirSync(join(vol, 'kubernetes.io~empty-dir', 'cache'), { recursive: true });
+      writeFileSync(join(vol, 'kubernetes.io~empty-dir', 'cache', 'blob'), 'y'.repeat(20_000));
+      mkdirSync(join(vol, 'kubernetes.io~configmap', 'cfg'), { recursive: true });
+      writeFileSync(join(vol, 'kubernetes.io~configmap', 'cfg', 'k'), 'v');
+      const runtime = {
+        stats: { listPodSandboxStats: async () => [], listContainerStats: async () => [{ ...cstat('app', 1, 2), writableLayer: { timestamp: 0, usedBytes: { value: 4096 }, inodesUsed: { value: 3 } } }] },
+        imageFsInfo: async () => [],
+      } as unknown as Runtime;
+      const p = new StatsProvider({ nodeName: 'n1', facts: {}, clock: new FakeClock(), logger: silentLogger(), runtime, pods: () => [pod], podLogsDir: logs, rootDir: join(root, 'kubelet'), podStats: async () => [{ podRef: { name: 'web', namespace: 'ns1', uid: 'u1' }, startTime: 'x', containers: [{ name: 'app', startTime: 'x', rootfs: { time: 'x', usedBytes: 4096, inodesUsed: 3 } }] }] });
+      const [s] = await p.podStats();
+      const logBytes = s.containers[0].logs!.usedBytes!;
+      expect(logBytes).toBeGreaterThanOrEqual(10_000);
+      expect(s.containers[0].logs!.capacityBytes).toBeGreaterThan(0);
+      expect(s.volume?.map((v) => v.name)).toEqual(['cache', 'cfg']);
+      const cache = s.volume!.find((v) => v.name === 'cache')!;
+      expect(cache.usedBytes).toBeGreaterThanOrEqual(20_000);
+      expect(cache.inodesUsed).toBe(2);
+      expect(s['ephemeral-storage']!.usedBytes).toBe(4096 + logBytes + cache.usedBytes!);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -8,13 +8,21 @@
  *   root cgroup), network from /proc/net/dev (default-route interface), fs from statfs of
  *   kubelet's root dir, pids from /proc/loadavg and pid_max;
  * - image fs from CRI `ImageFsInfo` + statfs of its mountpoint;
- * - pods from the `podStats` provider when given, else CRI `ListPodSandboxStats`, else CRI
- *   `ListContainerStats` grouped by the pod labels; start times from the pods provider.
+ * - pods from the `podStats` provider when given, else CRI `ListPodSandboxStats` (pod cpu,
+ *   memory and network from the sandbox's cgroup parent and netns, containers inside); when
+ *   that fails — containerd 1.6 fails the whole list as soon as one sandbox is not ready —
+ *   `PodSandboxStats` of each ready sandbox; else CRI `ListContainerStats` grouped by the pod
+ *   labels, pod figures summed. Exited instances of a container are dropped (kubelet's
+ *   `removeTerminatedContainers`); start times come from the pods provider;
+ * - per pod, when `podLogsDir`/`rootDir` are given: container `logs` usage (the files under
+ *   `<podLogsDir>/<ns>_<name>_<uid>/<container>/`), `volume` usage (a walk of each directory
+ *   under `<rootDir>/pods/<uid>/volumes/<plugin>/`, capacity from statfs), and
+ *   `ephemeral-storage` = rootfs + logs + the emptyDir volumes on disk, as kubelet sums it.
  *
  * Missing compared to kubelet: `node.systemContainers` (kubelet/runtime/pods cgroups), pod
- * `volume` and `ephemeral-storage` stats, container `logs` usage, and accelerator stats.
+ * `process_stats`, and accelerator stats.
  */
-import { readFile, statfs } from 'node:fs/promises';
+import { lstat, readdir, readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Clock } from '../../lib/clock.js';
@@ -86,6 +94,11 @@ export interface ContainerStats {
   cpu?: CPUStats;
   memory?: MemoryStats;
   rootfs?: FsStats;
+  logs?: FsStats;
+}
+/** One volume of a pod. */
+export interface VolumeStats extends FsStats {
+  name: string;
 }
 /** One pod. */
 export interface PodStats {
@@ -95,6 +108,8 @@ export interface PodStats {
   cpu?: CPUStats;
   memory?: MemoryStats;
   network?: NetworkStats;
+  volume?: VolumeStats[];
+  'ephemeral-storage'?: FsStats;
 }
 /** `GET /stats/summary`. */
 export interface Summary {
@@ -108,9 +123,15 @@ export interface StatsOptions {
   facts: FactsSource;
   clock: Clock;
   logger: Logger;
-  runtime?: Pick<Runtime, 'stats' | 'imageFsInfo'>;
+  runtime?: Pick<Runtime, 'stats' | 'imageFsInfo'> & Partial<Pick<Runtime, 'listPodSandbox'>>;
   /** The pods the agent runs (for start times). */
   pods?: () => readonly Pod[];
+  /** kubelet's podLogsDir (container `logs` usage); omitted: no log stats. */
+  podLogsDir?: string;
+  /** kubelet's root dir (`pods/<uid>/volumes`); omitted: no volume stats. */
+  rootDir?: string;
+  /** Largest number of directory entries walked per volume or log dir (default 10000). */
+  maxWalkEntries?: number;
   /** Pod stats computed elsewhere; replaces the CRI queries. */
   podStats?: () => Promise<PodStats[]>;
 }
@@ -180,6 +201,28 @@ function netOf(n: NetworkUsage | undefined, nowMs: number): NetworkStats | undef
   if (!n) return undefined;
   const iface = (i: NetworkUsage['interfaces'][number]): InterfaceStats => ({ name: i.name, rxBytes: i.rxBytes?.value, rxErrors: i.rxErrors?.value, txBytes: i.txBytes?.value, txErrors: i.txErrors?.value });
   return { time: nsToIso(n.timestamp, nowMs), ...(n.defaultInterface ? iface(n.defaultInterface) : {}), interfaces: (n.interfaces ?? []).map(iface) };
+}
+
+/**
+ * One stats entry per (pod, container name): a running instance (it has cgroup figures) wins
+ * over exited ones, else the highest attempt (kubelet's `removeTerminatedContainers`).
+ */
+function latestPerName(list: CriContainerStats[]): CriContainerStats[] {
+  const best = new Map<string, CriContainerStats>();
+  const live = (c: CriContainerStats): boolean => !!(c.cpu || c.memory);
+  for (const c of list) {
+    const l = c.attributes?.labels ?? {};
+    const name = c.attributes?.metadata?.name ?? l[LABELS.containerName] ?? '';
+    const key = `${l[LABELS.podUid] ?? ''}/${name}`;
+    const prev = best.get(key);
+    if (!prev) {
+      best.set(key, c);
+      continue;
+    }
+    const better = live(c) !== live(prev) ? live(c) : (c.attributes?.metadata?.attempt ?? 0) > (prev.attributes?.metadata?.attempt ?? 0);
+    if (better) best.set(key, c);
+  }
+  return [...best.values()];
 }
 
 /** Computes summaries; keeps the previous cpu sample to derive usageNanoCores. */
@@ -278,29 +321,137 @@ export class StatsProvider {
 
   /** Per-pod stats. */
   async podStats(): Promise<PodStats[]> {
+    let out: PodStats[];
     if (this.opts.podStats) {
       try {
-        return await this.opts.podStats();
+        out = await this.opts.podStats();
       } catch (err) {
         this.opts.logger.warn({ err: errorMessage(err) }, 'pod stats provider failed');
         return [];
       }
+    } else {
+      out = await this.criPodStats();
     }
-    const stats = this.opts.runtime?.stats;
+    await Promise.all(out.map((p) => this.addStorage(p)));
+    return out;
+  }
+
+  private async criPodStats(): Promise<PodStats[]> {
+    const rt = this.opts.runtime;
+    const stats = rt?.stats;
     if (!stats) return [];
     const now = this.opts.clock.now();
     const pods = new Map((this.opts.pods?.() ?? []).map((p) => [p.metadata?.uid ?? '', p]));
+    const fromSandboxes = (list: PodSandboxStats[]): PodStats[] => {
+      // One entry per pod: a pod with an old, stopped sandbox next to its ready one keeps the one with figures.
+      const byUid = new Map<string, PodStats>();
+      for (const s of list) {
+        const p = this.fromSandbox(s, pods, now);
+        if (!p) continue;
+        const prev = byUid.get(p.podRef.uid);
+        if (!prev || (!prev.cpu && p.cpu)) byUid.set(p.podRef.uid, p);
+      }
+      return [...byUid.values()];
+    };
     try {
-      const list = await stats.listPodSandboxStats();
-      return list.map((s) => this.fromSandbox(s, pods, now)).filter((p): p is PodStats => !!p);
+      return fromSandboxes(await stats.listPodSandboxStats());
     } catch (err) {
-      this.opts.logger.debug({ err: errorMessage(err) }, 'ListPodSandboxStats failed; using ListContainerStats');
+      this.opts.logger.debug({ err: errorMessage(err) }, 'ListPodSandboxStats failed; asking each ready sandbox');
+    }
+    if (rt.listPodSandbox) {
+      try {
+        const ready = await rt.listPodSandbox({ state: 'SANDBOX_READY' });
+        const each = await Promise.all(
+          ready.map((sb) =>
+            stats.podSandboxStats(sb.id).catch((err: unknown) => {
+              this.opts.logger.debug({ err: errorMessage(err), sandbox: sb.id }, 'PodSandboxStats failed');
+              return undefined;
+            }),
+          ),
+        );
+        const got = each.filter((s): s is PodSandboxStats => !!s?.attributes);
+        if (got.length > 0 || ready.length === 0) return fromSandboxes(got);
+      } catch (err) {
+        this.opts.logger.debug({ err: errorMessage(err) }, 'PodSandboxStats per sandbox failed; using ListContainerStats');
+      }
     }
     try {
       return this.fromContainers(await stats.listContainerStats(), pods, now);
     } catch (err) {
       this.opts.logger.warn({ err: errorMessage(err) }, 'cannot list container stats');
       return [];
+    }
+  }
+
+  /** Adds container `logs`, pod `volume` and `ephemeral-storage` figures (kubelet's `makePodStorageStats`). */
+  private async addStorage(p: PodStats): Promise<void> {
+    const { podLogsDir, rootDir } = this.opts;
+    if (!podLogsDir && !rootDir) return;
+    const time = iso(this.opts.clock.now());
+    const ref = p.podRef;
+    if (podLogsDir && ref.uid) {
+      const podDir = join(podLogsDir, `${ref.namespace}_${ref.name}_${ref.uid}`);
+      await Promise.all(
+        p.containers.map(async (c) => {
+          const u = await this.usage(join(podDir, c.name));
+          if (u) c.logs = { time, ...(await this.capacity(podDir)), usedBytes: u.bytes, inodesUsed: u.inodes };
+        }),
+      );
+    }
+    let emptyDirBytes = 0;
+    let emptyDirInodes = 0;
+    if (rootDir && ref.uid) {
+      const volDir = join(rootDir, 'pods', ref.uid, 'volumes');
+      const volumes: VolumeStats[] = [];
+      for (const plugin of await readdir(volDir).catch(() => [] as string[])) {
+        for (const name of await readdir(join(volDir, plugin)).catch(() => [] as string[])) {
+          const dir = join(volDir, plugin, name);
+          const u = await this.usage(dir);
+          if (!u) continue;
+          volumes.push({ name, time, ...(await this.capacity(dir)), usedBytes: u.bytes, inodesUsed: u.inodes });
+          if (plugin === 'kubernetes.io~empty-dir') {
+            emptyDirBytes += u.bytes;
+            emptyDirInodes += u.inodes;
+          }
+        }
+      }
+      if (volumes.length) p.volume = volumes.sort((a, b) => a.name.localeCompare(b.name));
+    }
+    const rootfs = p.containers.reduce((n, c) => n + (c.rootfs?.usedBytes ?? 0) + (c.logs?.usedBytes ?? 0), 0);
+    const inodes = p.containers.reduce((n, c) => n + (c.rootfs?.inodesUsed ?? 0) + (c.logs?.inodesUsed ?? 0), 0);
+    p['ephemeral-storage'] = { time, ...(rootDir ? await this.capacity(rootDir) : {}), usedBytes: rootfs + emptyDirBytes, inodesUsed: inodes + emptyDirInodes };
+  }
+
+  /** Bytes (allocated blocks) and inodes under `dir`, walking at most `maxWalkEntries` entries; undefined when absent. */
+  private async usage(dir: string): Promise<{ bytes: number; inodes: number } | undefined> {
+    let budget = this.opts.maxWalkEntries ?? 10_000;
+    let bytes = 0;
+    let inodes = 0;
+    const walk = async (d: string): Promise<boolean> => {
+      let st;
+      try {
+        st = await lstat(d);
+      } catch {
+        return false;
+      }
+      inodes++;
+      bytes += st.blocks * 512;
+      if (!st.isDirectory()) return true;
+      for (const e of await readdir(d).catch(() => [] as string[])) {
+        if (--budget < 0) break;
+        await walk(join(d, e));
+      }
+      return true;
+    };
+    return (await walk(dir)) ? { bytes, inodes } : undefined;
+  }
+
+  private async capacity(path: string): Promise<Partial<FsStats>> {
+    try {
+      const s = await statfs(path);
+      return { capacityBytes: s.blocks * s.bsize, availableBytes: s.bavail * s.bsize, inodes: s.files, inodesFree: s.ffree };
+    } catch {
+      return {};
     }
   }
 
@@ -327,7 +478,7 @@ export class StatsProvider {
     const out: PodStats = {
       podRef: { name: md.name, namespace: md.namespace, uid: md.uid },
       startTime: pod?.status?.startTime ?? iso(nowMs),
-      containers: (s.linux?.containers ?? []).map((c) => this.container(c, pod, nowMs)),
+      containers: latestPerName(s.linux?.containers ?? []).map((c) => this.container(c, pod, nowMs)),
     };
     const cpu = cpuOf(s.linux?.cpu, nowMs);
     if (cpu) out.cpu = cpu;
@@ -340,7 +491,7 @@ export class StatsProvider {
 
   private fromContainers(list: CriContainerStats[], pods: Map<string, Pod>, nowMs: number): PodStats[] {
     const byPod = new Map<string, PodStats>();
-    for (const c of list) {
+    for (const c of latestPerName(list)) {
       const l = c.attributes?.labels ?? {};
       const uid = l[LABELS.podUid];
       if (!uid) continue;

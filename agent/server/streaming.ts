@@ -7,6 +7,14 @@
  * SPDY or WebSocket: it replays the client's request line (with the runtime URL's path) and
  * headers to the runtime over a raw socket, then pipes bytes both ways; the runtime answers
  * `101 Switching Protocols` (or an error) directly to the client.
+ *
+ * On the wire (measured with kubectl 1.32, kube-apiserver 1.20 / the companion, containerd
+ * 1.6): kubectl first asks for WebSocket with `v5.channel.k8s.io` (exec, attach) or
+ * `SPDY/3.1+portforward.k8s.io` (port-forward). containerd's streaming server speaks SPDY/3.1
+ * and WebSocket `channel.k8s.io` … `v4.channel.k8s.io` only, and answers `403 Forbidden` with
+ * an empty body; kubectl takes that as an upgrade failure and retries with SPDY, which gets a
+ * new CRI session (a streaming URL is single-use; the refused one simply expires). Clients that
+ * speak WebSocket v4 (older kubectl, the Python client) pass straight through.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -29,12 +37,17 @@ function flag(q: URLSearchParams, name: string): boolean {
   return v === '1' || v === 'true';
 }
 
-/** Stream options of an exec/attach request. Throws `InvalidInputError` (400) when none is requested. */
+/**
+ * Stream options of an exec/attach request. The parameter names are the ones kube-apiserver
+ * sends to the kubelet (`api.ExecStdinParam` … = `input`, `output`, `error`, `tty`), not the
+ * `stdin`/`stdout`/`stderr` of the pods/exec API. Throws `InvalidInputError` (400) when none is
+ * requested.
+ */
 export function parseStreamOptions(q: URLSearchParams): StreamOptions {
   const tty = flag(q, 'tty');
-  const stdin = flag(q, 'stdin');
-  const stdout = flag(q, 'stdout');
-  let stderr = flag(q, 'stderr');
+  const stdin = flag(q, 'input');
+  const stdout = flag(q, 'output');
+  let stderr = flag(q, 'error');
   // kubelet: "Access to exec with tty and stderr is not supported, bypassing stderr".
   if (tty && stderr) stderr = false;
   if (!stdin && !stdout && !stderr) throw new InvalidInputError('you must specify at least 1 of stdin, stdout, stderr');

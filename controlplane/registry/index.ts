@@ -18,3 +18,4 @@ export { strategyFor, podQosClass, type Strategy } from './strategy.js';
 export * as apiErrors from './errors.js';
 export { qualifiedKind, qualifiedResource } from './errors.js';
 export { createApi, type Api, type ApiOptions } from './create-api.js';
+export { reviewToken, reviewSubjectAccess, reviewSelfSubjectAccess, KUBELET_CLIENT_USER, MASTERS_GROUP, NO_TOKENS_ERROR, type SubjectAccessPolicy } from './reviews.js';

@@ -1,9 +1,14 @@
 /**
  * Discovery documents, legacy (`APIVersions`, `APIGroupList`, `APIGroup`,
  * `APIResourceList`) and aggregated (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`,
- * which kubectl 1.32 asks for first), all derived from `SERVED_RESOURCES`.
+ * which kubectl 1.32 asks for first), all derived from `SERVED_RESOURCES` plus the create-only
+ * review APIs (`tokenreviews`, `subjectaccessreviews`, `selfsubjectaccessreviews`).
  */
 import { SERVED_RESOURCES, type ResourceType } from '../../lib/kube/resources.js';
+import { REVIEW_RESOURCES } from '../../lib/kube/review-resources.js';
+
+/** Every resource discovery lists: the stored ones and the review APIs. */
+export const DISCOVERED_RESOURCES: readonly ResourceType[] = Object.freeze([...SERVED_RESOURCES, ...REVIEW_RESOURCES]);
 
 interface SubresourceInfo {
   kind: string;
@@ -45,7 +50,7 @@ function subresourceInfo(t: ResourceType, sub: string): SubresourceInfo {
 /** Group versions served, core first, in discovery order. */
 export function servedGroupVersions(): { group: string; version: string }[] {
   const out: { group: string; version: string }[] = [];
-  for (const t of SERVED_RESOURCES) if (!out.some((g) => g.group === t.group && g.version === t.version)) out.push({ group: t.group, version: t.version });
+  for (const t of DISCOVERED_RESOURCES) if (!out.some((g) => g.group === t.group && g.version === t.version)) out.push({ group: t.group, version: t.version });
   return out;
 }
 
@@ -75,7 +80,7 @@ export function apiGroupDoc(group: string): object | undefined {
 
 /** `/api/v1` or `/apis/<group>/<version>`, or undefined when not served. */
 export function apiResourceList(group: string, version: string): object | undefined {
-  const types = SERVED_RESOURCES.filter((t) => t.group === group && t.version === version);
+  const types = DISCOVERED_RESOURCES.filter((t) => t.group === group && t.version === version);
   if (!types.length) return undefined;
   const resources: object[] = [];
   for (const t of types) {
@@ -106,7 +111,7 @@ export function aggregatedDiscovery(core: boolean, version: 'v2' | 'v2beta1'): o
       .filter((g) => g.group === group)
       .map((g) => ({
         version: g.version,
-        resources: SERVED_RESOURCES.filter((t) => t.group === g.group && t.version === g.version).map((t) => {
+        resources: DISCOVERED_RESOURCES.filter((t) => t.group === g.group && t.version === g.version).map((t) => {
           const r: Record<string, unknown> = {
             resource: t.resource,
             responseKind: { group: t.group, version: t.version, kind: t.kind },

@@ -11,8 +11,8 @@
  * compiled-in types.
  */
 import { createHash } from 'node:crypto';
-import { SERVED_RESOURCES, type ResourceType } from '../../lib/kube/resources.js';
-import { servedGroupVersions } from './discovery.js';
+import type { ResourceType } from '../../lib/kube/resources.js';
+import { DISCOVERED_RESOURCES, servedGroupVersions } from './discovery.js';
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
@@ -42,6 +42,11 @@ function resourcePaths(t: ResourceType): Record<string, object> {
   const nsParams = t.namespaced ? [pathParam('namespace')] : [];
   const patchBodies = ['application/json-patch+json', 'application/merge-patch+json'];
   const paths: Record<string, object> = {};
+  if (t.verbs.length === 1 && t.verbs[0] === 'create') {
+    // Create-only (the review APIs): a POST on the collection and nothing else.
+    paths[coll] = { parameters: nsParams, post: op('post', gvk, WRITE_PARAMS, ['*/*']) };
+    return paths;
+  }
   paths[coll] = {
     parameters: nsParams,
     get: op('list', gvk, LIST_PARAMS),
@@ -70,7 +75,7 @@ function resourcePaths(t: ResourceType): Record<string, object> {
 
 /** The OpenAPI v3 document of one group version, or undefined when not served. */
 export function openApiV3Document(group: string, version: string, serverVersion: string): object | undefined {
-  const types = SERVED_RESOURCES.filter((t) => t.group === group && t.version === version);
+  const types = DISCOVERED_RESOURCES.filter((t) => t.group === group && t.version === version);
   if (!types.length) return undefined;
   const paths: Record<string, object> = {};
   for (const t of types) Object.assign(paths, resourcePaths(t));

@@ -1,7 +1,8 @@
 /**
  * Decoding of Kubernetes protobuf request bodies (`application/vnd.kubernetes.protobuf`)
  * for the few small kinds kubectl's imperative commands send that way
- * (`kubectl create configmap|secret|namespace|serviceaccount`, eviction during `drain`).
+ * (`kubectl create configmap|secret|namespace|serviceaccount`, eviction during `drain`,
+ * the SelfSubjectAccessReview of `kubectl auth can-i`) and the review APIs.
  * The envelope is the 4-byte magic `k8s\0` then a `runtime.Unknown` message whose `raw`
  * field holds the object; field numbers follow k8s.io/api's generated.proto.
  *
@@ -62,6 +63,17 @@ const DELETE_OPTIONS: Schema = {
   5: { name: 'dryRun', kind: 'string', repeated: true },
 };
 
+const RESOURCE_ATTRIBUTES: Schema = {
+  1: { name: 'namespace', kind: 'string' },
+  2: { name: 'verb', kind: 'string' },
+  3: { name: 'group', kind: 'string' },
+  4: { name: 'version', kind: 'string' },
+  5: { name: 'resource', kind: 'string' },
+  6: { name: 'subresource', kind: 'string' },
+  7: { name: 'name', kind: 'string' },
+};
+const NON_RESOURCE_ATTRIBUTES: Schema = { 1: { name: 'path', kind: 'string' }, 2: { name: 'verb', kind: 'string' } };
+
 /** Object schemas by `apiVersion/kind`. */
 const KINDS: Record<string, Schema> = {
   'v1/ConfigMap': {
@@ -90,6 +102,30 @@ const KINDS: Record<string, Schema> = {
   'policy/v1/Eviction': {
     1: { name: 'metadata', kind: { msg: OBJECT_META } },
     2: { name: 'deleteOptions', kind: { msg: DELETE_OPTIONS } },
+  },
+  // `kubectl auth can-i` and typed clients of the review APIs.
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: { name: 'metadata', kind: { msg: OBJECT_META } },
+    2: { name: 'spec', kind: { msg: { 1: { name: 'resourceAttributes', kind: { msg: RESOURCE_ATTRIBUTES } }, 2: { name: 'nonResourceAttributes', kind: { msg: NON_RESOURCE_ATTRIBUTES } } } } },
+  },
+  'authorization.k8s.io/v1/SubjectAccessReview': {
+    1: { name: 'metadata', kind: { msg: OBJECT_META } },
+    2: {
+      name: 'spec',
+      kind: {
+        msg: {
+          1: { name: 'resourceAttributes', kind: { msg: RESOURCE_ATTRIBUTES } },
+          2: { name: 'nonResourceAttributes', kind: { msg: NON_RESOURCE_ATTRIBUTES } },
+          3: { name: 'user', kind: 'string' },
+          4: { name: 'groups', kind: 'string', repeated: true },
+          6: { name: 'uid', kind: 'string' },
+        },
+      },
+    },
+  },
+  'authentication.k8s.io/v1/TokenReview': {
+    1: { name: 'metadata', kind: { msg: OBJECT_META } },
+    2: { name: 'spec', kind: { msg: { 1: { name: 'token', kind: 'string' }, 2: { name: 'audiences', kind: 'string', repeated: true } } } },
   },
   'v1/DeleteOptions': DELETE_OPTIONS,
   'meta.k8s.io/v1/DeleteOptions': DELETE_OPTIONS,

@@ -1,16 +1,25 @@
 /**
  * The companion apiserver's HTTPS front end (node:https, HTTP/1.1): x509 client-certificate
  * authentication, discovery (legacy and aggregated), a minimal OpenAPI v3, every REST verb
- * of the registry including chunked watches, server-side Tables, and the kubelet proxies
- * (`pods/log`, `pods/exec|attach|portforward`, `nodes/proxy`).
+ * of the registry including chunked watches, server-side Tables, the create-only review APIs
+ * a kubelet delegates to (TokenReview, SubjectAccessReview: `registry/reviews.ts`), and the
+ * kubelet proxies (`pods/log`, `pods/exec|attach|portforward`, `nodes/proxy`), which call the
+ * node's kubelet API with the apiserver's kubelet-client certificate as kube-apiserver does.
  *
  * Deviations from kube-apiserver, on purpose:
  * - authorization: every authenticated user may do everything (kube-apiserver runs
  *   Node,RBAC); anonymous requests get 401 except for /healthz, /livez, /readyz and /version
- *   (which kube's `system:public-info-viewer` role allows anonymous users to read);
+ *   (which kube's `system:public-info-viewer` role allows anonymous users to read). The
+ *   SubjectAccessReviews kubelets send are answered by a small fixed policy instead
+ *   (`registry/reviews.ts`: system:masters and the kubelet client allowed, others denied);
+ * - exec/attach/portforward: the upgrade is passed to the kubelet as it came (kube-apiserver
+ *   1.20 does the same; 1.30+ can translate WebSocket v5 to SPDY itself). kubectl 1.32 offers
+ *   WebSocket `v5.channel.k8s.io` first, which containerd 1.6 refuses with 403, and then falls
+ *   back to SPDY; clients that speak WebSocket v1–v4 get through unchanged;
  * - no bearer tokens (no service-account token issuer), no protobuf, no HTTP/2;
  * - `/openapi/v2` answers 404 and `/openapi/v3` carries paths but no schemas.
  */
+import { X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -24,7 +33,7 @@ import { realClock, type Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
 import { errorMessage, InvalidInputError } from '../../lib/errors.js';
 import { toTable } from '../api/index.js';
-import type { Registry, RequestContext, UserInfo } from '../registry/index.js';
+import { KUBELET_CLIENT_USER, reviewSelfSubjectAccess, reviewSubjectAccess, reviewToken, type Registry, type RequestContext, type SubjectAccessPolicy, type UserInfo } from '../registry/index.js';
 import { badRequest, internalError, methodNotAllowed, unauthorized, unsupportedMediaType } from '../registry/errors.js';
 import { aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { kubeletBaseUrl, LOG_PARAMS, podContainer, streamParams } from './kubelet.js';
@@ -110,6 +119,17 @@ const PATCH_TYPES: Record<string, PatchType> = {
   'application/apply-patch+yaml': 'apply',
 };
 
+/** The review APIs (`<group>/<version>/<resource>`), served create-only. */
+const REVIEW_PATHS = new Set(['authentication.k8s.io/v1/tokenreviews', 'authorization.k8s.io/v1/subjectaccessreviews', 'authorization.k8s.io/v1/selfsubjectaccessreviews']);
+
+function certCommonName(pem: string): string | undefined {
+  try {
+    return /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(pem).subject)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 const PUBLIC_PATHS = /^\/(healthz|livez|readyz)(\/.*)?$|^\/version$/;
 
 function authenticate(req: IncomingMessage): UserInfo | undefined {
@@ -156,6 +176,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ca: opts.kubeletCaPem,
   });
   let advertised = '';
+  // The kubelet-client identity the SubjectAccessReview policy allows on nodes/* (its CN).
+  const sarPolicy: SubjectAccessPolicy = { kubeletClientUsers: [...new Set([KUBELET_CLIENT_USER, ...(opts.kubeletClient ? [certCommonName(opts.kubeletClient.certPem)] : [])])].filter((u): u is string => !!u) };
 
   // ---------------------------------------------------------------------------- responses
 
@@ -485,6 +507,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     return registry.patch(r.type, r.namespace, r.name!, patchType, body, writeOptions(q, r.sub), ctx);
   };
 
+  /**
+   * POST of a TokenReview, SubjectAccessReview or SelfSubjectAccessReview (create-only, never
+   * stored; see `registry/reviews.ts` for what the companion answers and why).
+   */
+  const serveReview = async (req: IncomingMessage, res: ServerResponse, resource: string, ctx: RequestContext): Promise<void> => {
+    if (req.method !== 'POST') throw methodNotAllowed();
+    checkContentType(req.headers['content-type']);
+    const body = decodeBody(await readBody(req), req.headers['content-type']);
+    const review =
+      resource === 'tokenreviews' ? reviewToken(body) : resource === 'selfsubjectaccessreviews' ? reviewSelfSubjectAccess(body, ctx.user?.username ?? '') : reviewSubjectAccess(body, sarPolicy);
+    if (resource === 'subjectaccessreviews') {
+      const st = (review as { status?: { allowed?: boolean; reason?: string } }).status;
+      logger.debug({ by: ctx.user?.username, allowed: st?.allowed, reason: st?.reason }, 'subject access review');
+    }
+    sendJson(res, 201, review, 'application/json', ctx);
+  };
+
   const notFoundPath = (): ApiError => new ApiError(statusFailure(404, 'NotFound', 'the server could not find the requested resource', { causes: [] }));
 
   const serveDiscoveryOrMeta = (req: IncomingMessage, res: ServerResponse, segs: string[], url: URL): boolean => {
@@ -561,6 +600,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
         throw badRequest('malformed path');
       }
       if (serveDiscoveryOrMeta(req, res, segs, url)) return;
+      if (segs[0] === 'apis' && segs.length === 4 && REVIEW_PATHS.has(segs.slice(1).join('/'))) return await serveReview(req, res, segs[3], ctx);
       if ((segs[0] === 'api' && segs.length >= 3) || (segs[0] === 'apis' && segs.length >= 4)) {
         const r = parseRoute(segs, url.searchParams);
         if (!r) throw notFoundPath();

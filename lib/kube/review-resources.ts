@@ -1,8 +1,8 @@
 /**
  * The create-only review APIs the kubelet server delegates to: `TokenReview`
  * (authentication.k8s.io/v1) for bearer tokens and `SubjectAccessReview`
- * (authorization.k8s.io/v1) for authorization. POSTing one to its collection returns it with
- * `status` filled in.
+ * (authorization.k8s.io/v1) for authorization, and SelfSubjectAccessReview (`kubectl auth
+ * can-i`). POSTing one to its collection returns it with `status` filled in.
  */
 import type { ResourceType } from './resources.js';
 
@@ -27,3 +27,17 @@ export const SubjectAccessReviews: ResourceType = Object.freeze({
   namespaced: false,
   verbs: ['create'],
 });
+
+/** `authorization.k8s.io/v1` SelfSubjectAccessReview (`kubectl auth can-i`). */
+export const SelfSubjectAccessReviews: ResourceType = Object.freeze({
+  group: 'authorization.k8s.io',
+  version: 'v1',
+  resource: 'selfsubjectaccessreviews',
+  singular: 'selfsubjectaccessreview',
+  kind: 'SelfSubjectAccessReview',
+  namespaced: false,
+  verbs: ['create'],
+});
+
+/** The review APIs, as the companion apiserver's discovery lists them. */
+export const REVIEW_RESOURCES: readonly ResourceType[] = Object.freeze([TokenReviews, SelfSubjectAccessReviews, SubjectAccessReviews]);
