@@ -12,7 +12,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import { realClock, type Clock } from '../lib/clock.js';
@@ -54,8 +55,16 @@ export interface UpOptions {
 
 /** The bridge the agent's conflist creates (cni/ default). */
 const BRIDGE = 'cni0';
-/** The agent's cgroupRoot under `skiff up`, so teardown can remove exactly its cgroups. */
-const CGROUP_ROOT = '/skiff';
+/**
+ * The agent's cgroupRoot under `skiff up`, so teardown removes exactly its cgroups: `/skiff`
+ * for the default state dir, else `/skiff-<hash of the state dir>`, so that two clusters on one
+ * host never see each other's pod cgroups (an agent treats unknown pod cgroups under its root
+ * as orphans and kills them).
+ */
+export function cgroupRootFor(stateDir: string): string {
+  if (resolve(stateDir) === DEFAULT_STATE_DIR) return '/skiff';
+  return `/skiff-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 8)}`;
+}
 
 const UP_FLAGS = ['state-dir', 'node-name', 'node-ip', 'secure-port', 'service-cluster-ip-range', 'cluster-cidr', 'ready-timeout', 'containerd-restart-delay', 'detach', 'purge'];
 
@@ -138,7 +147,7 @@ function agentConfigYaml(l: UpLayout, containerdSock: string): string {
     `containerRuntimeEndpoint: unix://${containerdSock}`,
     `podLogsDir: ${l.podLogsDir}`,
     // Pod cgroups under /skiff so teardown removes exactly ours.
-    `cgroupRoot: ${CGROUP_ROOT}`,
+    `cgroupRoot: ${cgroupRootFor(l.stateDir)}`,
     'clusterDomain: cluster.local',
     'failSwapOn: false',
     'serializeImagePulls: false',
@@ -340,7 +349,7 @@ export async function up(opts: UpOptions, ctx: { logger: Logger; clock: Clock; s
         logger.warn({ step: u.name, err: errorMessage(err) }, 'stop failed');
       }
     }
-    const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir: l.stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: CGROUP_ROOT, logger, stopDaemon: false, tablesBefore: record.tablesBefore });
+    const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir: l.stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: cgroupRootFor(l.stateDir), logger, stopDaemon: false, tablesBefore: record.tablesBefore });
     await containerd?.stop().catch(() => undefined);
     for (const p of problems) logger.warn({ problem: p }, 'teardown left something behind');
   };
@@ -451,7 +460,7 @@ export async function downMain(argv: string[]): Promise<number> {
   }
   // No supervisor (crashed, or never started): stop what it recorded, then clean up.
   for (const pid of [rec?.pids.agent, rec?.pids.controlPlane]) if (alive(pid)) process.kill(pid!, 'SIGTERM');
-  const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: CGROUP_ROOT, logger, tablesBefore: rec?.tablesBefore });
+  const problems = await teardownNode({ containerdDir: l.containerdDir, stateDir, nftTable: DEFAULT_TABLE, bridge: BRIDGE, cgroupRoot: cgroupRootFor(stateDir), logger, tablesBefore: rec?.tablesBefore });
   if (rec) writeRecord(l.recordFile, { ...rec, pid: 0, ready: false, pids: {} });
   for (const p of problems) process.stderr.write(`skiff down: ${p}\n`);
   process.stdout.write(problems.length ? 'Skiff is down, with warnings.\n' : 'Skiff is down.\n');
