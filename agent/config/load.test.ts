@@ -60,6 +60,15 @@ describe('loadAgentConfig', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('refuses --node-labels that NodeRestriction would refuse, as kubelet does', () => {
+    const ok = loadAgentConfig([...base, '--node-labels=a=b,node.kubernetes.io/pool=x,example.kubelet.kubernetes.io/y=z,topology.kubernetes.io/zone=z1,example.com/k=v']);
+    expect(Object.keys(ok.config.nodeLabels)).toHaveLength(5);
+    expect(() => loadAgentConfig([...base, '--node-labels=node-role.kubernetes.io/worker=,node-restriction.kubernetes.io/x=y,a=b'])).toThrow(
+      /unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: \[node-restriction\.kubernetes\.io\/x node-role\.kubernetes\.io\/worker\]/,
+    );
+    expect(() => loadAgentConfig([...base, '--node-labels=k8s.io/x=y'])).toThrow(/--node-labels/);
+  });
+
   it('merges --config-dir drop-ins in lexical order', () => {
     const d = join(dir, 'drop');
     mkdirSync(d);

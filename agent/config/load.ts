@@ -263,6 +263,15 @@ export function loadAgentConfig(argv: string[], opts: LoadOptions = {}): { confi
     if (i <= 0) throw new ConfigError('node-labels', `flag --node-labels: invalid label ${JSON.stringify(kv)}, want key=value`);
     nodeLabels[kv.slice(0, i)] = kv.slice(i + 1);
   }
+  const forbidden = Object.keys(nodeLabels).filter((k) => isKubernetesLabel(k) && !isKubeletLabel(k)).sort();
+  if (forbidden.length > 0) {
+    // kubelet's ValidateKubeletFlags: the NodeRestriction admission plugin would refuse such a
+    // Node (403 on every registration attempt), so refuse to start instead.
+    throw new ConfigError(
+      'node-labels',
+      `unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${forbidden.join(' ')}]; --node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (${KUBELET_LABEL_NAMESPACES.join(', ')}) or be in the specifically allowed set (${KUBELET_LABELS.join(', ')})`,
+    );
+  }
   const nodeIPs = (flag('node-ip') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   const proxyMode = flag('proxy-mode');
   if (proxyMode && !['nftables', 'iptables'].includes(proxyMode)) throw new ConfigError('proxy-mode', `flag --proxy-mode must be "nftables" or "iptables", got ${JSON.stringify(proxyMode)}`);
@@ -362,4 +371,40 @@ function verbosityToLevel(v: string | undefined): string {
   const n = v === undefined ? 0 : Number(v);
   if (!Number.isFinite(n) || n <= 1) return 'info';
   return n >= 6 ? 'trace' : 'debug';
+}
+
+/** Labels a kubelet may set on its own Node (k8s.io/kubelet `apis.KubeletLabels`), as NodeRestriction allows them. */
+export const KUBELET_LABELS: readonly string[] = Object.freeze([
+  'beta.kubernetes.io/arch',
+  'beta.kubernetes.io/instance-type',
+  'beta.kubernetes.io/os',
+  'failure-domain.beta.kubernetes.io/region',
+  'failure-domain.beta.kubernetes.io/zone',
+  'kubernetes.io/arch',
+  'kubernetes.io/hostname',
+  'kubernetes.io/os',
+  'node.kubernetes.io/instance-type',
+  'topology.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+]);
+
+/** Label namespaces (and their subdomains) a kubelet may use (`apis.KubeletLabelNamespaces`). */
+export const KUBELET_LABEL_NAMESPACES: readonly string[] = Object.freeze(['kubelet.kubernetes.io', 'node.kubernetes.io']);
+
+function labelNamespace(key: string): string {
+  const i = key.indexOf('/');
+  return i < 0 ? '' : key.slice(0, i);
+}
+
+/** True for a label in the `kubernetes.io` or `k8s.io` namespaces or their subdomains. */
+function isKubernetesLabel(key: string): boolean {
+  const ns = labelNamespace(key);
+  return ns === 'kubernetes.io' || ns.endsWith('.kubernetes.io') || ns === 'k8s.io' || ns.endsWith('.k8s.io');
+}
+
+/** True for a label a kubelet may set on itself (`apis.IsKubeletLabel`). */
+function isKubeletLabel(key: string): boolean {
+  if (KUBELET_LABELS.includes(key)) return true;
+  const ns = labelNamespace(key);
+  return KUBELET_LABEL_NAMESPACES.some((n) => ns === n || ns.endsWith(`.${n}`));
 }

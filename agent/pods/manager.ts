@@ -40,7 +40,7 @@ import { createProviders, type PodProviders } from './providers.js';
 import { RuntimeObserver } from './runtime-state.js';
 import { serviceEnvMap } from './service-env.js';
 import { PodSource } from './source.js';
-import { StatusManager } from './status/index.js';
+import { PodStatusCompat, StatusManager, parseServerVersion } from './status/index.js';
 import { PodSyncer } from './syncer.js';
 import { containerMounts, createVolumeManager, writeEtcHosts } from './volumes/index.js';
 import { PodWorkers } from './workers.js';
@@ -80,6 +80,13 @@ export interface PodManagerOptions {
   /** Garbage collection period (default 1 min). */
   gcIntervalMs?: number;
   random?: () => number;
+  /**
+   * The apiserver's `/version` (its `gitVersion`), so that pod status leaves out fields an
+   * older server does not know (`status/compat.ts`). Default: `GET /version` through `client`
+   * when it can send raw GETs (the `RestClient`); otherwise such fields are learned from the
+   * server's errors.
+   */
+  serverVersion?: (signal?: AbortSignal) => Promise<{ gitVersion?: string; minor?: string }>;
 }
 
 /** The pod lifecycle core of the agent. */
@@ -147,6 +154,7 @@ class Manager implements PodManager {
   private readonly probeFailures = new Map<string, { uid: string; kind: 'liveness' | 'startup' }>();
   private readonly startDuration?: Histogram<string>;
   private runtimeName = 'containerd';
+  private readonly compat = new PodStatusCompat();
   private dispatching = false;
   private readyPromise: Promise<void>;
   private resolveReady!: () => void;
@@ -162,7 +170,7 @@ class Manager implements PodManager {
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.containerLogsDir = o.containerLogsDir ?? join(dirname(config.podLogsDir), 'containers');
     this.runtimeObserver = new RuntimeObserver(runtime, this.log);
-    this.status = new StatusManager({ client, clock, logger: this.log });
+    this.status = new StatusManager({ client, clock, logger: this.log, compat: this.compat });
     this.images = new ImageManager({
       runtime,
       events: o.events,
@@ -271,6 +279,9 @@ class Manager implements PodManager {
           else this.addPod(pod);
         },
         onDelete: (pod) => this.dispatching && this.workers.update(pod, { deleted: true }),
+        // Someone else (the node-lifecycle controller after an outage) may have changed the
+        // status the agent wrote: write it again.
+        onObserved: (pod) => this.dispatching && this.status.reconcile(pod),
       },
     );
 
@@ -322,6 +333,7 @@ class Manager implements PodManager {
 
   async start(signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', () => void this.stop(), { once: true });
+    void this.learnServerVersion();
     try {
       this.runtimeName = (await this.o.runtime.version()).runtimeName || this.runtimeName;
     } catch (err) {
@@ -397,6 +409,24 @@ class Manager implements PodManager {
       const report = await this.gc.collect(fresh);
       this.syncer.gc();
       this.log.debug({ ...report }, 'garbage collection done');
+    }
+  }
+
+  /** Tells the status compat table which apiserver release it talks to (best effort, once). */
+  private async learnServerVersion(): Promise<void> {
+    const raw = this.o.client as KubeClient & { getRaw?: <T>(path: string, signal?: AbortSignal) => Promise<T> };
+    const get = this.o.serverVersion ?? (typeof raw.getRaw === 'function' ? (s?: AbortSignal) => raw.getRaw!<{ gitVersion?: string; minor?: string }>('/version', s) : undefined);
+    if (!get) return;
+    try {
+      const info = await get(this.ac.signal);
+      const v = parseServerVersion(info.gitVersion, info.minor);
+      if (!v) return;
+      this.compat.setServerVersion(v);
+      const dropped = this.compat.droppedFields();
+      this.log.info({ serverVersion: info.gitVersion, ...(dropped.length ? { podStatusFieldsLeftOut: dropped } : {}) }, 'apiserver version');
+    } catch (err) {
+      // The apiserver may be away: unknown fields are then learned from its first refusal.
+      this.log.debug({ err: errorMessage(err) }, 'cannot read the apiserver version');
     }
   }
 

@@ -16,6 +16,8 @@ export interface PodSourceHandlers {
   onAdd(pod: Pod): void;
   onUpdate(pod: Pod): void;
   onDelete(pod: Pod): void;
+  /** Every update of a known pod, status-only ones included (status reconciliation). */
+  onObserved?(pod: Pod): void;
 }
 
 /** Options of {@link PodSource}. */
@@ -69,6 +71,7 @@ export class PodSource {
         }
         this.byUid.set(p.metadata?.uid ?? '', p);
         if (podChangedSemantically(old, p)) handlers.onUpdate(p);
+        handlers.onObserved?.(p);
       },
       onDelete: (p) => {
         this.byUid.delete(p.metadata?.uid ?? '');

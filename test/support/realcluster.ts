@@ -138,6 +138,16 @@ export interface RealControlPlane {
    * `system:kube-proxy`, which the default `system:node-proxier` binding authorizes.
    */
   issueKubeconfig(user: string, groups: string[], opts?: { server?: string }): string;
+  /**
+   * Stops kube-apiserver alone (SIGTERM, SIGKILL after 15 s), for outage tests: etcd, the
+   * scheduler and the controller-manager keep running (and keep retrying). Safe to call twice.
+   */
+  stopApiserver(): Promise<void>;
+  /**
+   * Starts kube-apiserver again with the same flags (its log is appended to) and waits for
+   * `/readyz`; a no-op when it is running. {@link processes} then lists the new pid.
+   */
+  startApiserver(opts?: { timeoutMs?: number }): Promise<void>;
   /** Stops everything (SIGTERM, then SIGKILL after a grace period). Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -321,6 +331,16 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions): Prom
       writeCertKeyPair(dirs.pki, `user-${file}`, pair);
       return kubeconfig(`user-${file}`, pair, o?.server ?? server);
     },
+    async stopApiserver() {
+      await procs.stop('kube-apiserver');
+    },
+    async startApiserver(o) {
+      if (procs.isRunning('kube-apiserver')) return;
+      const relaunched = procs.relaunch('kube-apiserver');
+      const i = started.findIndex((p) => p.name === 'kube-apiserver');
+      if (i >= 0) started[i] = relaunched;
+      await waitFor('kube-apiserver /readyz (restarted)', Date.now() + (o?.timeoutMs ?? 120_000), procs, async () => (await curl('/readyz')).status === 200);
+    },
     stop() {
       stopping ??= procs.stopAll();
       return stopping;
@@ -332,6 +352,8 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions): Prom
 export interface AuditEvent {
   auditID: string;
   stage: string;
+  /** When the stage was reached (RFC 3339 with microseconds). */
+  stageTimestamp?: string;
   verb: string;
   requestURI: string;
   user: { username: string; groups?: string[] };
@@ -504,6 +526,11 @@ function installExitHook(): void {
 
 interface Running {
   name: ControlPlaneProcess['name'] | 'kubelet';
+  cmd: string;
+  args: string[];
+  direct: boolean;
+  /** Stopped on purpose ({@link ProcessGroup.stop}): not a dead process for {@link waitFor}. */
+  stoppedOnPurpose?: boolean;
   child: ChildProcess;
   logPath: string;
   exited: Promise<void>;
@@ -538,7 +565,7 @@ class ProcessGroup {
     } finally {
       closeSync(fd);
     }
-    const r: Running = { name, child, logPath, exited: Promise.resolve() };
+    const r: Running = { name, cmd, args, direct, child, logPath, exited: Promise.resolve() };
     r.exited = new Promise<void>((resolve) => {
       const done = (info: string): void => {
         r.exitInfo ??= info;
@@ -554,9 +581,34 @@ class ProcessGroup {
     return { name, pid: child.pid ?? -1, logPath };
   }
 
+  /** True when the newest process called `name` is running. */
+  isRunning(name: Running['name']): boolean {
+    const r = this.newest(name);
+    return r !== undefined && r.exitInfo === undefined;
+  }
+
+  /** Stops the newest process called `name` on purpose (it no longer counts as dead). */
+  async stop(name: Running['name']): Promise<void> {
+    const r = this.newest(name);
+    if (!r) return;
+    r.stoppedOnPurpose = true;
+    await stopOne(r);
+  }
+
+  /** Starts `name` again with the command line it was first launched with. */
+  relaunch<N extends Running['name']>(name: N): { name: N; pid: number; logPath: string } {
+    const r = this.newest(name);
+    if (!r) throw new UnavailableError(`relaunch: ${name} was never started`);
+    return this.launch(name, r.cmd, r.args, r.direct);
+  }
+
+  private newest(name: Running['name']): Running | undefined {
+    return [...this.running].reverse().find((p) => p.name === name);
+  }
+
   /** The first process that has exited, with the tail of its log. */
   deadProcess(): string | undefined {
-    const r = this.running.find((p) => p.exitInfo !== undefined);
+    const r = this.running.find((p) => p.exitInfo !== undefined && !p.stoppedOnPurpose);
     if (!r) return undefined;
     return `${r.name} ${r.exitInfo}; last lines of ${r.logPath}:\n${tail(r.logPath, 25)}`;
   }

@@ -4,6 +4,11 @@
  * images, and `skiff agent` started the way systemd would start it (a KubeletConfiguration
  * file plus kubelet flags), all inside a test network namespace. `stop()` stops the agent,
  * removes every pod, stops containerd and removes the nft table, bridge and cgroups.
+ *
+ * With `containerd` given, the node uses that (shared) containerd instead of starting its own:
+ * the caller has imported the images and owns the daemon, and `stop()` removes the node's
+ * pods, table, bridge and cgroups but leaves the daemon running (bench/pod-startup runs the
+ * real kubelet and Skiff one after the other on one containerd).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,6 +35,12 @@ export interface ControlPlaneAccess {
   issueNodeKubeconfig(nodeName: string): string;
   /** A kubeconfig for the Service proxy (`system:kube-proxy`), if the cluster authorizes nodes narrowly. */
   proxyKubeconfig?: string;
+  /**
+   * GETs an API path as the admin from where the apiserver is reachable (e.g. inside the
+   * netns, as `RealControlPlane.adminGet` does). Without it the test process connects to
+   * `server` itself, which works only when `server` is reachable from the host.
+   */
+  adminGet?(path: string): Promise<{ status: number; body: string }>;
 }
 
 /** Options of {@link startSkiffNode}. */
@@ -45,6 +56,20 @@ export interface SkiffNodeOptions {
   extraFlags?: string[];
   readyTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * A running containerd to use instead of a private one (it must run in `netns`, with the
+   * images imported). The node neither starts nor stops it; `stop()` still removes every pod
+   * sandbox and container in it.
+   */
+  containerd?: ContainerdHandle;
+  /** Node.js flags of the agent process; default `cli/agent-node-flags` ({@link agentNodeFlags}). */
+  nodeFlags?: string[];
+  /**
+   * The agent's `cgroupRoot`; default `/skiff-node`. Give each node that may run at the same
+   * time as another one its own: an agent kills processes it finds in pod cgroups under its
+   * root that belong to no pod of its own (orphan cleanup).
+   */
+  cgroupRoot?: string;
 }
 
 /** A running Skiff node. */
@@ -52,6 +77,8 @@ export interface SkiffNode {
   readonly nodeName: string;
   readonly containerd: ContainerdHandle;
   readonly agentLog: string;
+  /** The agent's `--root-dir` (its serving certificate is in `<rootDir>/pki`). */
+  readonly rootDir: string;
   /** Current agent PID. */
   agentPid(): number | undefined;
   /** Starts the agent again after it exited or was killed. */
@@ -71,7 +98,9 @@ export async function startSkiffNode(o: SkiffNodeOptions): Promise<SkiffNode> {
   const dirs = { agent: join(o.stateDir, 'agent'), containerd: join(o.stateDir, 'containerd'), logs: join(o.stateDir, 'logs') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true, mode: 0o700 });
   const tablesBefore = await listTables(o.netns.name);
-  const containerd = await startContainerd({ stateDir: dirs.containerd, netns: o.netns.name, logger: log });
+  const shared = o.containerd !== undefined;
+  const cgroupRoot = o.cgroupRoot ?? CGROUP_ROOT;
+  const containerd = o.containerd ?? (await startContainerd({ stateDir: dirs.containerd, netns: o.netns.name, logger: log }));
   let agent: ChildProcess | undefined;
   const agentLog = join(dirs.logs, 'agent.log');
   const stop = async (): Promise<string[]> => {
@@ -82,21 +111,21 @@ export async function startSkiffNode(o: SkiffNodeOptions): Promise<SkiffNode> {
       if (agent.exitCode === null) agent.kill('SIGKILL');
     }
     const problems = await teardownNode({
-      containerdDir: dirs.containerd,
+      containerdDir: shared ? containerd.paths.stateDir : dirs.containerd,
       stateDir: o.stateDir,
       nftTable: 'skiff',
       bridge: 'cni0',
-      cgroupRoot: CGROUP_ROOT,
+      cgroupRoot,
       stopDaemon: false,
       tablesBefore,
       netns: o.netns.name,
       logger: log,
     });
-    await containerd.stop().catch(() => undefined);
+    if (!shared) await containerd.stop().catch(() => undefined);
     return problems;
   };
   try {
-    await importImages({ address: containerd.address, logger: log });
+    if (!shared) await importImages({ address: containerd.address, logger: log });
     const nodeKubeconfig = o.controlPlane.issueNodeKubeconfig(o.nodeName);
     const config = join(dirs.agent, 'config.yaml');
     const mode = o.authorizationMode ?? 'Webhook';
@@ -112,7 +141,7 @@ export async function startSkiffNode(o: SkiffNodeOptions): Promise<SkiffNode> {
         `authorization: {mode: ${mode}}`,
         `containerRuntimeEndpoint: ${containerd.endpoint}`,
         `podLogsDir: ${join(dirs.logs, 'pods')}`,
-        `cgroupRoot: ${CGROUP_ROOT}`,
+        `cgroupRoot: ${cgroupRoot}`,
         'clusterDomain: cluster.local',
         'failSwapOn: false',
         'serializeImagePulls: false',
@@ -136,18 +165,24 @@ export async function startSkiffNode(o: SkiffNodeOptions): Promise<SkiffNode> {
     const startAgent = (): void => {
       const fd = openSync(agentLog, 'a');
       try {
-        agent = spawn('nsenter', [`--net=/run/netns/${o.netns.name}`, '--', process.execPath, ...agentNodeFlags(), ...args], { stdio: ['ignore', fd, fd] });
+        agent = spawn('nsenter', [`--net=/run/netns/${o.netns.name}`, '--', process.execPath, ...(o.nodeFlags ?? agentNodeFlags()), ...args], { stdio: ['ignore', fd, fd] });
       } finally {
         closeSync(fd);
       }
     };
     startAgent();
     const admin = new RestClient({ credentials: loadKubeconfig(o.controlPlane.adminKubeconfig), requestTimeoutMs: 5000 });
+    const adminGet = o.controlPlane.adminGet?.bind(o.controlPlane);
+    const getNode = async (): Promise<Node> => {
+      if (!adminGet) return admin.get<Node>(Nodes, undefined, o.nodeName);
+      const r = await adminGet(`/api/v1/nodes/${o.nodeName}`);
+      if (r.status !== 200) throw new Error(`GET node: ${r.status}`);
+      return JSON.parse(r.body) as Node;
+    };
     try {
       const deadline = Date.now() + (o.readyTimeoutMs ?? 120_000);
       for (;;) {
-        const ready = await admin
-          .get<Node>(Nodes, undefined, o.nodeName)
+        const ready = await getNode()
           .then((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false)
           .catch(() => false);
         if (ready) break;
@@ -162,10 +197,11 @@ export async function startSkiffNode(o: SkiffNodeOptions): Promise<SkiffNode> {
       nodeName: o.nodeName,
       containerd,
       agentLog,
-      agentPid: () => (agent && agent.exitCode === null ? agent.pid : undefined),
+      rootDir: dirs.agent,
+      agentPid: () => (agent && agent.exitCode === null && agent.signalCode === null ? agent.pid : undefined),
       startAgent,
       killAgent: async () => {
-        if (!agent || agent.exitCode !== null) return;
+        if (!agent || agent.exitCode !== null || agent.signalCode !== null) return;
         const gone = new Promise((r) => agent!.once('exit', r));
         agent.kill('SIGKILL');
         await gone;

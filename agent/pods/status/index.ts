@@ -15,5 +15,6 @@ export {
 export { convertContainerStatuses, type ContainerReasonEntry, type ConvertInput } from './container-statuses.js';
 export { StatusManager, MAX_POD_TERMINATION_MESSAGE_BYTES, type StatusManagerOptions } from './manager.js';
 export { podStatusPatch } from './patch.js';
+export { PodStatusCompat, POD_STATUS_FIELDS_SINCE, parseServerVersion } from './compat.js';
 export { podStatusEqual, canonical } from './equality.js';
 export { isoSeconds, isoFromNs } from './time.js';

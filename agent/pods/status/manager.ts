@@ -12,6 +12,11 @@
  * - Once a pod with a deletionTimestamp has been terminated and its final status sent, the
  *   manager confirms the deletion with `DELETE` (grace period 0, uid precondition), as
  *   kubelet does when the pod's resources have been reclaimed.
+ * - Someone else may change the status the agent wrote: the node-lifecycle controller sets
+ *   `Ready=False` on every pod of a node whose heartbeats stopped (an apiserver outage, a
+ *   partition). {@link StatusManager.reconcile} compares each pod the informer delivers with
+ *   the status the agent holds and writes the agent's again when they differ (kubelet's
+ *   `needsReconcile` in `syncBatch`), keeping the conditions the agent does not own.
  */
 import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { Clock } from '../../../lib/clock.js';
@@ -23,6 +28,7 @@ import { isAllowedMove, reasonOf } from '../reasons.js';
 import { KUBELET_CONDITIONS } from './conditions.js';
 import { podStatusEqual } from './equality.js';
 import { podStatusPatch } from './patch.js';
+import { PodStatusCompat } from './compat.js';
 import { isoSeconds } from './time.js';
 
 /** kubelet's total budget for termination messages in one pod status (12 KiB). */
@@ -35,6 +41,8 @@ export interface StatusManagerOptions {
   logger: Logger;
   /** Called after each successful status patch (metrics, tests). */
   onSent?(pod: { uid: string; namespace: string; name: string }, status: PodStatus): void;
+  /** The status fields the apiserver does not know (older servers); default: learned from its errors. */
+  compat?: PodStatusCompat;
 }
 
 interface Entry {
@@ -47,11 +55,26 @@ interface Entry {
   sentVersion: number;
   /** What the apiserver holds, as far as the manager knows. */
   apiStatus: PodStatus | undefined;
+  /** resourceVersion of the pod as the last status patch left it (older informer copies are stale). */
+  apiResourceVersion?: string;
+  /** True once the agent generated a status for the pod (before that there is nothing to defend). */
+  generated: boolean;
   sending: boolean;
   deleteRequested: boolean;
   gone: boolean;
   timerArmed: boolean;
   waiters: (() => void)[];
+}
+
+/**
+ * True when resourceVersion `a` is newer than `b` (or `b` is unknown). resourceVersions are
+ * opaque; when both are integers (etcd's revisions, the companion store's), they are compared.
+ */
+function newerThan(a: string | undefined, b: string | undefined): boolean {
+  if (!b) return true;
+  if (!a) return false;
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return BigInt(a) > BigInt(b);
+  return a !== b;
 }
 
 function terminal(phase: string | undefined): boolean {
@@ -62,9 +85,11 @@ function terminal(phase: string | undefined): boolean {
 export class StatusManager {
   private readonly entries = new Map<string, Entry>();
   private readonly backoff: KeyedBackoff;
+  private readonly compat: PodStatusCompat;
   private stopped = false;
 
   constructor(private readonly opts: StatusManagerOptions) {
+    this.compat = opts.compat ?? new PodStatusCompat();
     this.backoff = new KeyedBackoff({ initialMs: 500, maxMs: 10_000, factor: 2, jitter: 0.2 }, opts.clock);
   }
 
@@ -98,10 +123,12 @@ export class StatusManager {
         gone: false,
         timerArmed: false,
         waiters: [],
+        generated: false,
       };
       this.entries.set(uid, e);
     }
     if (e.gone) return;
+    e.generated = true;
     if (podStatusEqual(merged, e.status)) return;
     e.status = merged;
     e.version++;
@@ -129,11 +156,37 @@ export class StatusManager {
         gone: false,
         timerArmed: false,
         waiters: [],
+        generated: false,
       };
       this.entries.set(uid, e);
     }
     if (e.gone || e.deleteRequested) return;
     e.deleteRequested = true;
+    this.kick(e);
+  }
+
+  /**
+   * Compares the pod as the apiserver has it (from the informer) with the status the agent
+   * holds, and sends the agent's status again when someone else changed it. Conditions the
+   * agent does not own are taken from the apiserver. Copies older than the agent's last
+   * write, and pods with a send in progress, are left alone.
+   */
+  reconcile(pod: Pod): void {
+    const e = this.entries.get(pod.metadata?.uid ?? '');
+    if (!e || e.gone || this.stopped || e.sending || e.timerArmed || !this.idle(e) || !e.generated) return;
+    if (!newerThan(pod.metadata?.resourceVersion, e.apiResourceVersion)) return;
+    const api = pod.status ?? {};
+    const foreign = (api.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.includes(c.type));
+    const ours = (e.status.conditions ?? []).filter((c) => KUBELET_CONDITIONS.includes(c.type));
+    const desired: PodStatus = { ...e.status, conditions: [...foreign, ...ours] };
+    e.apiStatus = api;
+    e.apiResourceVersion = pod.metadata?.resourceVersion;
+    const patch = podStatusPatch(e.uid, api, this.compat.prune(desired));
+    if (!patch) return;
+    this.opts.logger.info({ pod: `${e.namespace}/${e.name}`, resourceVersion: pod.metadata?.resourceVersion }, 'pod status changed by someone else; writing the agent’s status again');
+    this.opts.logger.debug({ pod: `${e.namespace}/${e.name}`, patch: JSON.stringify(patch) }, 'status reconcile patch');
+    e.status = desired;
+    e.version++;
     this.kick(e);
   }
 
@@ -224,12 +277,18 @@ export class StatusManager {
       while (!this.stopped && !e.gone) {
         if (e.sentVersion < e.version) {
           const version = e.version;
-          const status = e.status;
+          // What goes on the wire: without the fields this apiserver does not know.
+          const status = this.compat.prune(e.status);
           const patch = podStatusPatch(e.uid, e.apiStatus, status);
           if (patch) {
             try {
-              await this.opts.client.patch<Pod>(Pods, e.namespace, e.name, 'strategic', patch, { subresource: 'status' });
+              const updated = await this.opts.client.patch<Pod>(Pods, e.namespace, e.name, 'strategic', patch, { subresource: 'status' });
+              e.apiResourceVersion = updated?.metadata?.resourceVersion ?? e.apiResourceVersion;
             } catch (err) {
+              if (this.compat.learn(err)) {
+                this.opts.logger.info({ pod: `${e.namespace}/${e.name}`, dropped: this.compat.droppedFields() }, 'the apiserver does not know a pod status field; leaving it out');
+                continue;
+              }
               if (this.handleGone(e, err)) break;
               this.retryLater(e, err, 'status update failed');
               return;

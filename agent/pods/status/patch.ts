@@ -18,7 +18,15 @@ function mergeListPatch(key: string, mergeKey: string, base: Obj[] | undefined, 
   const items: Obj[] = [];
   for (const item of n) {
     const old = b.find((x) => x[mergeKey] === item[mergeKey]);
-    if (!old || !deepEqual(old, item)) items.push(item);
+    if (!old) items.push(item);
+    else if (!deepEqual(old, item)) {
+      // A merge-keyed item is merged field by field on the server: a field the item lost
+      // (a Ready condition's `reason` once it turns True) must be deleted with null, or the
+      // server keeps the old value.
+      const patched: Obj = { ...item };
+      for (const k of Object.keys(old)) if (!(k in item) && old[k] !== null && old[k] !== undefined) patched[k] = null;
+      items.push(patched);
+    }
   }
   for (const old of b) {
     if (!n.some((x) => x[mergeKey] === old[mergeKey])) items.push({ [mergeKey]: old[mergeKey], $patch: 'delete' });

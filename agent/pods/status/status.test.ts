@@ -105,6 +105,15 @@ describe('status patch', () => {
     });
     expect(podStatusPatch('u1', next, next)).toBeUndefined();
   });
+
+  it('deletes the fields a merge-keyed item lost (the server merges items field by field)', () => {
+    const base: PodStatus = { conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [c]', lastTransitionTime: 't1' }] };
+    const next: PodStatus = { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: 't2', lastProbeTime: null as unknown as string }] };
+    expect(podStatusPatch('u1', base, next)?.status).toEqual({
+      '$setElementOrder/conditions': [{ type: 'Ready' }],
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: 't2', lastProbeTime: null, reason: null, message: null }],
+    });
+  });
 });
 
 describe('StatusManager', () => {
@@ -167,5 +176,57 @@ describe('StatusManager', () => {
     await sm.flush();
     expect(client.patches).toHaveLength(1);
     void Pods;
+  });
+
+  it('leaves out a field an older apiserver refuses and sends the patch again at once', async () => {
+    const clock = new FakeClock();
+    const client = fakeClient();
+    const patch = client.patch.bind(client);
+    // kube-apiserver 1.20's answer to a strategic merge patch naming a 1.28 field.
+    client.patch = (async (...args: Parameters<typeof patch>) => {
+      if (JSON.stringify(args[4]).includes('hostIPs')) throw new ApiError(statusFailure(500, 'InternalError', 'unable to find api field in struct PodStatus for the json field "hostIPs"'));
+      return patch(...args);
+    }) as typeof client.patch;
+    const sm = new StatusManager({ client, clock, logger: silentLogger() });
+    sm.setStatus(pod, { phase: 'Running', hostIP: '10.0.0.1', hostIPs: [{ ip: '10.0.0.1' }] });
+    await sm.flush();
+    expect(client.patches).toHaveLength(1);
+    expect((client.patches[0] as { status: PodStatus }).status).toMatchObject({ phase: 'Running', hostIP: '10.0.0.1' });
+    expect((client.patches[0] as { status: PodStatus }).status.hostIPs).toBeUndefined();
+    // The full status stays available inside the agent.
+    expect(sm.getStatus('u')?.hostIPs).toEqual([{ ip: '10.0.0.1' }]);
+  });
+
+  it('writes its status again when someone else changed it (node controller after an outage), keeping foreign conditions', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1));
+    const client = fakeClient();
+    const sm = new StatusManager({ client, clock, logger: silentLogger() });
+    const p0: Pod = { ...pod, metadata: { ...pod.metadata, resourceVersion: '10' } };
+    sm.setStatus(p0, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+    await sm.flush();
+    expect(client.patches).toHaveLength(1);
+    // An informer copy carrying exactly what the agent wrote: nothing to do.
+    sm.reconcile({ ...p0, metadata: { ...p0.metadata, resourceVersion: '11' }, status: { phase: 'Running', startTime: '2026-01-01T00:00:00Z', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z', lastProbeTime: null as unknown as string }] } });
+    await sm.flush();
+    expect(client.patches).toHaveLength(1);
+    // The node-lifecycle controller marked the pod not ready, and someone added a condition of its own.
+    const changed: Pod = {
+      ...p0,
+      metadata: { ...p0.metadata, resourceVersion: '12' },
+      status: { phase: 'Running', startTime: '2026-01-01T00:00:00Z', conditions: [{ type: 'DisruptionTarget', status: 'True' }, { type: 'Ready', status: 'False', lastTransitionTime: '2026-01-01T00:01:00Z' }] },
+    };
+    sm.reconcile(changed);
+    await sm.flush();
+    expect(client.patches).toHaveLength(2);
+    const sent = (client.patches[1] as { status: PodStatus }).status;
+    expect(sent.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' });
+    // Foreign conditions are neither deleted nor rewritten.
+    expect(sent.conditions?.map((c) => c.type)).toEqual(['Ready']);
+    expect(JSON.stringify(sent)).not.toContain('$patch');
+    expect(sm.getStatus('u')?.conditions?.map((c) => c.type)).toEqual(['DisruptionTarget', 'Ready']);
+    // A stale copy (older than what the agent saw) is ignored.
+    sm.reconcile({ ...changed, metadata: { ...changed.metadata, resourceVersion: '9' } });
+    await sm.flush();
+    expect(client.patches).toHaveLength(2);
   });
 });
