@@ -144,9 +144,18 @@ describe('status', () => {
     await x.advance(10_000, 1000);
     // Nothing changed: no patch until nodeStatusReportFrequency.
     expect(cond(await getNode(x), 'Ready').lastHeartbeatTime).toBe(first.lastHeartbeatTime);
-    await x.advance(5 * 60_000 + 20_000, 5000);
-    const later = cond(await getNode(x), 'Ready');
-    expect(later.lastHeartbeatTime).not.toBe(first.lastHeartbeatTime);
+    await x.advance(5 * 60_000, 5000);
+    // The report tick does real I/O (facts, the patch): poll in real time while the fake clock
+    // keeps moving, rather than assuming one tick finished within a fixed real-time pause.
+    const later = await x.until(
+      async () => {
+        const c = cond(await getNode(x), 'Ready');
+        expect(c.lastHeartbeatTime).not.toBe(first.lastHeartbeatTime);
+        return c;
+      },
+      'a heartbeat after nodeStatusReportFrequency',
+      1000,
+    );
     expect(later.lastTransitionTime).toBe(first.lastTransitionTime);
   });
 
@@ -162,7 +171,7 @@ describe('status', () => {
       const c = cond(await getNode(x), 'Ready');
       expect(c.status).toBe('False');
       return c;
-    }, 'NotReady');
+    }, 'NotReady', 500);
     expect(down).toMatchObject({ reason: 'KubeletNotReady', message: 'container runtime is down' });
     expect(down.lastTransitionTime).not.toBe(t0);
     expect(x.events.reasons()).toContain('NodeNotReady');
@@ -177,7 +186,7 @@ describe('status', () => {
       const c = cond(await getNode(x), 'Ready');
       expect(c.status).toBe('True');
       return c;
-    }, 'Ready again');
+    }, 'Ready again', 500);
     expect(up.reason).toBe('KubeletReady');
     expect(x.events.reasons().filter((r) => r === 'NodeReady')).toHaveLength(1);
   });
@@ -190,14 +199,17 @@ describe('status', () => {
       const r = cond(await getNode(x), 'Ready');
       expect(r.status).toBe('False');
       return r;
-    });
+    }, 'NotReady for the network', 500);
     expect(c.message).toBe('container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized');
     x.runtime.conditions[0] = { type: 'RuntimeReady', status: false, reason: 'Broken', message: 'oops' };
     await x.advance(5_000, 500);
-    await x.until(async () =>
-      expect(cond(await getNode(x), 'Ready').message).toBe(
-        '[container runtime not ready: RuntimeReady=false reason:Broken message:oops, container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized]',
-      ),
+    await x.until(
+      async () =>
+        expect(cond(await getNode(x), 'Ready').message).toBe(
+          '[container runtime not ready: RuntimeReady=false reason:Broken message:oops, container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized]',
+        ),
+      'both runtime errors in the Ready message',
+      1000,
     );
   });
 
@@ -206,13 +218,13 @@ describe('status', () => {
     const meminfo = (availKb: number): string => `MemTotal: 16384000 kB\nMemFree: 1000 kB\nMemAvailable: ${availKb} kB\n`;
     x.writeFact('proc/meminfo', meminfo(50 * 1024));
     await x.advance(10_000, 1000);
-    await x.until(async () => expect(cond(await getNode(x), 'MemoryPressure')).toMatchObject({ status: 'True', reason: 'KubeletHasInsufficientMemory', message: 'kubelet has insufficient memory available' }));
+    await x.until(async () => expect(cond(await getNode(x), 'MemoryPressure')).toMatchObject({ status: 'True', reason: 'KubeletHasInsufficientMemory', message: 'kubelet has insufficient memory available' }), 'memory pressure', 1000);
     expect(x.events.reasons()).toContain('NodeHasInsufficientMemory');
     x.writeFact('proc/meminfo', meminfo(8_000_000));
     await x.advance(60_000, 5000);
     expect(cond(await getNode(x), 'MemoryPressure').status).toBe('True');
     await x.advance(5 * 60_000, 5000);
-    await x.until(async () => expect(cond(await getNode(x), 'MemoryPressure').status).toBe('False'));
+    await x.until(async () => expect(cond(await getNode(x), 'MemoryPressure').status).toBe('False'), 'memory pressure cleared', 1000);
   });
 
   it('keeps posting status through an apiserver outage', async () => {
@@ -222,7 +234,7 @@ describe('status', () => {
     await x.advance(30_000, 1000);
     x.client.down = false;
     await x.advance(10_000, 1000);
-    await x.until(async () => expect(cond(await getNode(x), 'Ready').status).toBe('False'));
+    await x.until(async () => expect(cond(await getNode(x), 'Ready').status).toBe('False'), 'status posted after the outage', 1000);
   });
 
   it('registers again when the Node is deleted', async () => {
