@@ -22,10 +22,29 @@ import { createNodeManager } from './node/index.js';
 import { createPodManager } from './pods/index.js';
 import { createCriRuntime } from './runtime/index.js';
 import { createKubeletMetrics, startKubeletServer } from './server/index.js';
-import { createProxier, parseKubeProxyConfiguration, startProxySources, type Proxier, type ProxySources } from './proxy/index.js';
+import {
+  cleanupProxyRules,
+  createProxier,
+  defaultProxyConfig,
+  createProxyMetrics,
+  parseKubeProxyConfiguration,
+  startProxyHealthServer,
+  startProxyMetricsServer,
+  startProxySources,
+  type Proxier,
+  type ProxyConfig,
+  type ProxyHttpServer,
+  type ProxySources,
+} from './proxy/index.js';
 
 /** Runs the agent until SIGTERM/SIGINT. Returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // kube-proxy's `--cleanup`: remove the proxy's rules (every mode) and exit.
+  if (argv.includes('--cleanup')) {
+    const logger = createLogger({ base: { component: 'proxy-cleanup' } });
+    const problems = await cleanupProxyRules({ logger });
+    return problems.length ? 1 : 0;
+  }
   let config: AgentConfig;
   let warnings: { field: string; message: string }[];
   try {
@@ -73,15 +92,17 @@ async function run(config: AgentConfig, logger: Logger): Promise<number> {
     ? await startKubeletServer({ config, runtime, client, providers: pods.providers, clock, logger: logger.child({ component: 'server' }), metrics, nodeIPs: config.nodeIPs })
     : undefined;
 
-  let proxier: Proxier | undefined;
-  let sources: ProxySources | undefined;
+  let proxy: StartedProxy | undefined;
   if (config.proxy.enabled) {
-    void node.waitForNode(ac.signal).then(
-      (n) => {
-        ({ proxier, sources } = startProxy(config, n, node.podCIDR(), client, logger));
-      },
-      () => undefined,
-    );
+    void node
+      .waitForNode(ac.signal)
+      .then((n) => startProxy(config, n, node.podCIDR(), client, logger, ac.signal))
+      .then(
+        (p) => {
+          proxy = p;
+        },
+        (err: unknown) => logger.error({ err: errorMessage(err) }, 'service proxy failed to start'),
+      );
   }
 
   await new Promise<void>((resolve) => {
@@ -93,7 +114,7 @@ async function run(config: AgentConfig, logger: Logger): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   ac.abort();
-  await Promise.allSettled([sources?.stop(), proxier?.stop(), pods.stop(), node.stop(), server?.stop()]);
+  await Promise.allSettled([proxy?.stop(), pods.stop(), node.stop(), server?.stop()]);
   await events.flush();
   runtime.close();
   await client.close();
@@ -101,19 +122,53 @@ async function run(config: AgentConfig, logger: Logger): Promise<number> {
   return 0;
 }
 
-function startProxy(config: AgentConfig, n: Node, podCidr: string | undefined, client: RestClient, logger: Logger): { proxier: Proxier; sources: ProxySources } {
+interface StartedProxy {
+  proxier: Proxier;
+  sources: ProxySources;
+  stop(): Promise<void>;
+}
+
+async function startProxy(config: AgentConfig, n: Node, podCidr: string | undefined, client: RestClient, logger: Logger, signal: AbortSignal): Promise<StartedProxy> {
   const plog = logger.child({ component: 'proxy' });
   const fileConfig = config.proxy.configFile ? parseKubeProxyConfiguration(readFileSync(config.proxy.configFile, 'utf8')) : {};
   const nodeIPs = (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
+  const pconfig: ProxyConfig = { ...defaultProxyConfig(), ...fileConfig, ...(config.proxy.mode ? { mode: config.proxy.mode } : {}), ...(config.proxy.clusterCIDR ? { clusterCIDRs: config.proxy.clusterCIDR.split(',') } : {}) };
+  const metrics = createProxyMetrics({ processMetrics: true });
+  // The proxy's own credentials when given (kube-proxy's clientConnection.kubeconfig).
+  const pclient = config.proxy.kubeconfig
+    ? new RestClient({ credentials: loadKubeconfig(config.proxy.kubeconfig), userAgent: `skiff/0.1.0 (linux/amd64) kube-proxy/${config.nodeName}` })
+    : client;
+  // kube-proxy's Events (bad Services, failed health check ports) come from component kube-proxy.
+  const events = new ApiEventRecorder({ client: pclient, component: 'kube-proxy', host: config.nodeName, clock: realClock, logger: plog });
   const proxier = createProxier({
     logger: plog,
     clock: realClock,
-    config: { ...fileConfig, ...(config.proxy.mode ? { mode: config.proxy.mode } : {}), ...(config.proxy.clusterCIDR ? { clusterCIDRs: config.proxy.clusterCIDR.split(',') } : {}) },
+    config: pconfig,
     nodeName: config.nodeName,
     nodeIPs: nodeIPs.length ? nodeIPs : config.nodeIPs,
     podCidr: podCidr ?? n.spec?.podCIDR,
+    events,
+    metrics,
   });
-  const sources = startProxySources({ client, proxier, logger: plog, clock: realClock });
-  proxier.start();
-  return { proxier, sources };
+  const sources = await startProxySources({ client: pclient, discovery: pclient, proxier, logger: plog, clock: realClock });
+  proxier.start(signal);
+  const servers: ProxyHttpServer[] = [];
+  const serve = async (what: string, start: () => Promise<ProxyHttpServer>): Promise<void> => {
+    try {
+      servers.push(await start());
+    } catch (err) {
+      plog.warn({ err: errorMessage(err) }, `proxy ${what} server not started`);
+    }
+  };
+  if (pconfig.healthzBindAddress) await serve('healthz', () => startProxyHealthServer({ address: pconfig.healthzBindAddress, health: proxier.health, metrics, logger: plog }));
+  if (pconfig.metricsBindAddress) await serve('metrics', () => startProxyMetricsServer({ address: pconfig.metricsBindAddress, registry: metrics.registry, mode: proxier.mode, logger: plog }));
+  return {
+    proxier,
+    sources,
+    stop: async () => {
+      await Promise.allSettled([sources.stop(), proxier.stop(), ...servers.map((s) => s.close())]);
+      await events.flush();
+      if (pclient !== client) await pclient.close();
+    },
+  };
 }

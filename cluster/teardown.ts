@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { cleanupContainerdState, mountsUnder } from './containerd/index.js';
+import { cleanupProxyRules } from '../agent/proxy/index.js';
 
 const execFileP = promisify(execFile);
 
@@ -26,7 +27,7 @@ export interface TeardownOptions {
   containerdDir: string;
   /** Any mount below this directory is unmounted (agent volumes). */
   stateDir: string;
-  /** Skiff's nft table (`ip <name>`). */
+  /** Skiff's nft table name (`ip <name>` and `ip6 <name>`). */
   nftTable: string;
   /** The CNI bridge device. */
   bridge: string;
@@ -63,15 +64,16 @@ export async function teardownNode(opts: TeardownOptions): Promise<string[]> {
     const report = await cleanupContainerdState(opts.containerdDir, { logger: opts.logger, stopDaemon: opts.stopDaemon ?? true });
     problems.push(...report.warnings.map((w) => `containerd: ${w}`));
   });
-  await step('nft table', async () => {
-    const { stdout } = await run('nft', ['list', 'tables']);
-    if (stdout.split('\n').some((l) => l.trim() === `table ip ${opts.nftTable}`)) await run('nft', ['delete', 'table', 'ip', opts.nftTable]);
+  await step('proxy rules', async () => {
+    // Skiff's nft tables (ip and ip6) and, from iptables mode, its SKIFF- chains; nothing else.
+    const prefix = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, '--'] : [];
+    problems.push(...(await cleanupProxyRules({ logger: opts.logger, table: opts.nftTable, prefix })).map((p) => `proxy rules: ${p}`));
   });
   if (opts.tablesBefore) {
     const before = new Set(opts.tablesBefore);
     await step('empty tables left by CNI plugins', async () => {
       for (const t of await listTables(opts.netns)) {
-        if (before.has(t) || t === `ip ${opts.nftTable}`) continue;
+        if (before.has(t) || t === `ip ${opts.nftTable}` || t === `ip6 ${opts.nftTable}`) continue;
         const [family, name] = t.split(' ');
         const { stdout } = await run('nft', ['list', 'table', family, name]);
         // Only base-chain declarations, no rules: nothing of anyone's would be lost.

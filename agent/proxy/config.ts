@@ -4,8 +4,11 @@
  * that name the offending field.
  *
  * Deviations from upstream, on purpose:
- * - `mode` defaults to `nftables` (upstream's Linux default is `iptables`). `iptables` is
- *   accepted and reserved for a later backend; `ipvs` and `kernelspace` are refused.
+ * - `mode` defaults to `nftables` (upstream's Linux default is `iptables`); `iptables` selects
+ *   the iptables backend; `ipvs` and `kernelspace` are refused.
+ * - `serviceCIDR` (comma-separated, like `clusterCIDR`) is a Skiff extension: when set, a
+ *   Service whose cluster IP lies outside it is skipped with a `ClusterIPOutOfRange` Event
+ *   (kube-proxy does not know the service CIDR).
  * - Unknown fields are ignored rather than refused (kube-proxy decodes strictly), so a
  *   file written for a newer kube-proxy still loads.
  */
@@ -41,6 +44,8 @@ export interface ProxyConfig {
   syncPeriodMs: number;
   /** `hostnameOverride`, when set. */
   hostnameOverride?: string;
+  /** `serviceCIDR` (Skiff extension), when set. */
+  serviceCIDRs?: string[];
 }
 
 /** Upstream defaults (with `mode: nftables`). */
@@ -146,6 +151,14 @@ export function parseKubeProxyConfiguration(input: string | Record<string, unkno
     cfg.clusterCIDRs = cidr.split(',').map((s) => s.trim()).filter(Boolean);
     for (const c of cfg.clusterCIDRs) {
       if (!isCidr(c)) throw new InvalidInputError(`clusterCIDR: invalid CIDR ${JSON.stringify(c)}`, { field: 'clusterCIDR' });
+    }
+  }
+
+  const svcCidr = str(o, 'serviceCIDR', 'serviceCIDR');
+  if (svcCidr) {
+    cfg.serviceCIDRs = svcCidr.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const c of cfg.serviceCIDRs) {
+      if (!isCidr(c)) throw new InvalidInputError(`serviceCIDR: invalid CIDR ${JSON.stringify(c)}`, { field: 'serviceCIDR' });
     }
   }
 

@@ -6,13 +6,14 @@ describe('desired elements', () => {
     const d = new DesiredElements();
     d.setService('ns/a', new Map([['ns/a:/TCP', [{ set: 's', key: 'k', value: '' }]]]));
     d.setService('ns/b', new Map([['ns/b:/TCP', [{ set: 's', key: 'k', value: '' }]]]));
-    expect([...d.takeTouched()]).toEqual([['s', new Set(['k'])]]);
+    // Touched keys carry their value before the change (absent here).
+    expect([...d.takeTouched()]).toEqual([['s', new Map([['k', undefined]])]]);
     d.setService('ns/a', new Map());
     expect(d.keys('s')).toEqual(['k']);
     expect(d.takeTouched().size).toBe(0); // effective value unchanged
     d.setService('ns/b', new Map());
     expect(d.keys('s')).toEqual([]);
-    expect([...d.takeTouched()]).toEqual([['s', new Set(['k'])]]);
+    expect([...d.takeTouched()]).toEqual([['s', new Map([['k', '']])]]);
   });
 
   it('resolves conflicting map values by the smallest owner, deterministically', () => {

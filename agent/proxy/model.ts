@@ -1,10 +1,8 @@
 /**
  * The proxy's desired model, independent of any packet-filter backend: one entry per
  * service port (`namespace/name:portName/PROTOCOL`) with its virtual IPs and its endpoints.
- *
- * Fields that today's ruleset does not use yet (node ports, external and load-balancer IPs,
- * affinity, traffic policies, serving/terminating, node names) are carried already, so the
- * features that need them extend the ruleset without reshaping the model.
+ * Addresses of both families live side by side in canonical text; each backend table picks
+ * the family it serves.
  */
 
 /** A Service port protocol. */
@@ -18,18 +16,20 @@ export interface ServicePortInfo {
   service: string;
   namespace: string;
   name: string;
+  /** The Service's UID (for Events), when known. */
+  uid?: string;
   /** The port's name (`''` when the Service has a single unnamed port). */
   portName: string;
   protocol: Protocol;
   /** The Service port (what clients connect to on a cluster IP). */
   port: number;
-  /** Cluster IPs of every family (`spec.clusterIPs`, or `spec.clusterIP`). */
+  /** Cluster IPs of every family (`spec.clusterIPs`, or `spec.clusterIP`), canonical, validated. */
   clusterIPs: string[];
   /** `spec.ports[].nodePort` (NodePort and LoadBalancer Services), 0 when none. */
   nodePort: number;
-  /** `spec.externalIPs`. */
+  /** `spec.externalIPs` (canonical; invalid ones dropped). */
   externalIPs: string[];
-  /** `status.loadBalancer.ingress[].ip`. */
+  /** `status.loadBalancer.ingress[].ip` (canonical). */
   loadBalancerIPs: string[];
   /** `spec.sessionAffinity`. */
   sessionAffinity: 'None' | 'ClientIP';
@@ -45,7 +45,7 @@ export interface ServicePortInfo {
 
 /** One endpoint of one service port. */
 export interface EndpointInfo {
-  /** The endpoint's address (an EndpointSlice endpoint's first address, as kube-proxy uses). */
+  /** The endpoint's address, canonical (an EndpointSlice endpoint's first address, as kube-proxy uses). */
   ip: string;
   /** The endpoint's port for this service port (named target ports are already resolved). */
   port: number;

@@ -3,7 +3,6 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { FakeClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
-import { hasCode } from '../../lib/errors.js';
 import { makeService, makeSlice } from './fixtures.js';
 import { createProxier, FakeNft, PacketTracer, describeOutcome, type Proxier, type ProxyConfig } from './index.js';
 
@@ -257,20 +256,48 @@ describe('proxier behaviour', () => {
     expect(describeOutcome(t)).toBe('dnat 10.244.0.2:8080');
   });
 
-  it('the periodic resync re-reads the kernel and repairs drift', async () => {
+  it('the periodic resync verifies cheaply, repairs structural drift at once and element drift on the full reconcile', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock();
-    const p = newProxier(nft, clock);
+    const p = createProxier({
+      logger: silentLogger(),
+      clock,
+      nft,
+      nodeName: 'node-1',
+      nodeIPs: ['192.168.1.10'],
+      podCidr: '10.244.0.0/24',
+      fullReconcileEvery: 5,
+    });
     p.onServiceUpsert(makeService({ name: 'web', clusterIP: '10.96.0.10', ports: [{ port: 80 }] }));
     p.onEndpointSliceUpsert(makeSlice({ service: 'web', ports: [{ port: 8080 }], endpoints: ['10.244.0.2'] }));
     const ac = new AbortController();
+    p.onSynced();
     p.start(ac.signal);
     await clock.advance(0);
     const wanted = dump(nft);
+    const fullReads = nft.listCalls;
+    // Periodic resync #1: nothing changed; only the cheap structure listing runs.
+    await clock.advance(30_000);
+    expect(nft.listCalls).toBe(fullReads);
+    expect(nft.structureListCalls).toBeGreaterThan(0);
+    // Someone deletes and re-creates a set (a firewall reload would do worse): its handle
+    // moved, so resync #2 reads everything back and repairs.
+    await nft.apply(
+      'flush chain ip skiff nat-output\nflush chain ip skiff services\nflush chain ip skiff service-reject\ndelete set ip skiff cluster-ips\nadd set ip skiff cluster-ips { type ipv4_addr; comment "cluster IPs of proxied Services"; }\n',
+    );
+    await clock.advance(30_000);
+    expect(nft.listCalls).toBe(fullReads + 1);
+    expect(dump(nft)).toBe(wanted);
+    // The whole table gone (`nft flush ruleset`): repaired at the next resync too.
+    await nft.apply('delete table ip skiff\n');
+    await clock.advance(30_000);
+    expect(dump(nft)).toBe(wanted);
+    // An element deleted behind our back is invisible to the cheap check, and repaired by
+    // the full reconcile of every 5th periodic resync.
     await nft.apply('delete element ip skiff service-ips { 10.96.0.10 . tcp . 80 }\n');
-    await clock.advance(29_000);
+    await clock.advance(30_000); // #4: cheap check, nothing seen
     expect(dump(nft)).not.toBe(wanted);
-    await clock.advance(1_000);
+    await clock.advance(30_000); // #5: every 5th resync here reads everything
     expect(dump(nft)).toBe(wanted);
     ac.abort();
     await p.stop();
@@ -281,6 +308,9 @@ describe('proxier behaviour', () => {
     const clock = new FakeClock();
     const p = newProxier(nft, clock);
     p.start();
+    await clock.advance(0);
+    expect(nft.applyCalls).toBe(0); // nothing syncs before the sources have listed
+    p.onSynced();
     await clock.advance(0);
     const base = nft.applyCalls;
     await clock.advance(5_000);
@@ -393,17 +423,6 @@ describe('proxier behaviour', () => {
     expect(nft.tableNames()).toEqual(['ip firewall']);
     await p.cleanup();
     expect(nft.tableNames()).toEqual(['ip firewall']);
-  });
-
-  it('refuses mode iptables for now, naming the field', () => {
-    let err: unknown;
-    try {
-      newProxier(new FakeNft(), new FakeClock(), { mode: 'iptables' });
-    } catch (e) {
-      err = e;
-    }
-    expect(hasCode(err, 'SKIFF_INVALID_INPUT')).toBe(true);
-    expect((err as { field?: string }).field).toBe('mode');
   });
 
   it('writes rules with a hash comment, so a restart can compare them', async () => {

@@ -1,95 +1,129 @@
 /**
- * The nftables proxier: tracker → desired elements → diff → one `nft -f -` transaction.
+ * The proxier: tracker → runner → backend sync, plus everything around a sync that does not
+ * depend on the packet filter: health (`/healthz`), metrics, UDP conntrack cleanup,
+ * per-Service health check servers, and Warning Events for bad input.
  *
- * A sync folds the Services that changed into the desired elements, builds the (small)
- * structure, and diffs against what it last applied, limited to the element keys that
- * moved. When it does not know what is in the kernel (first sync after start, after a
- * failure) or on the periodic resync, it reads the table back (`nft -j list table`) and
- * diffs everything: an agent restart reconciles the existing table instead of flushing it,
- * so established connections and unchanged elements are left alone.
+ * ```
+ *  informer events ──► tracker (derived records, dirty Services, issues → log + Event)
+ *        │ run()                                       │
+ *        ▼                                             ▼
+ *  BoundedFrequencyRunner ──► sync(reason):  changed Services ──► backend.sync (atomic)
+ *                                             on success: conntrack -D for stale UDP flows,
+ *                                             health check servers, metrics, health.updated()
+ * ```
+ * Nothing syncs before `onSynced()` (the informers have listed): a first sync against an
+ * empty model would delete a restarted agent's rules, which kube-proxy avoids the same way.
  */
-import type { Service } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Endpoints, Service } from 'kubernetes-types/core/v1.js';
 import type { Clock } from '../../lib/clock.js';
+import { errorMessage, isAborted } from '../../lib/errors.js';
+import type { EventRecorder } from '../../lib/kube/event-recorder.js';
 import type { Logger } from '../../lib/log.js';
-import { isAborted } from '../../lib/errors.js';
+import type { AnyEndpointSlice } from './adapters.js';
+import type { ProxyBackend, Transaction } from './backend.js';
 import type { ProxyConfig } from './config.js';
-import { DesiredElements } from './desired.js';
-import { buildStructure, LB_COUNTS, servicePortElements, type ElementRef, type LayoutConfig } from './layout.js';
-import { diffTable, type Transaction } from './nft/diff.js';
-import type { NftExecutor } from './nft/executor.js';
-import { stateOf, type TableState } from './nft/ruleset.js';
-import { parseIPv4Prefix } from './nft/types.js';
+import type { Conntrack, ConntrackFilter } from './conntrack.js';
+import { endpointViews, localReadyCount } from './endpoints.js';
+import { ProxierHealth } from './health.js';
+import { ServiceHealthServers } from './healthcheck.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { ServicePortState } from './model.js';
+import { resolveNodePortIPs } from './node-addresses.js';
 import { BoundedFrequencyRunner, type SyncReason } from './runner.js';
-import { ServiceChangeTracker } from './tracker.js';
-
-/** The table Skiff owns (family `ip`; `ip6` is reserved for IPv6). */
-export const DEFAULT_TABLE = 'skiff';
+import { staleFilters, udpStateOf, type UdpPortState } from './stale.js';
+import { ServiceChangeTracker, type Issue, type ServiceRef } from './tracker.js';
 
 /** What one sync did. */
 export interface SyncResult {
   /** Why it ran. */
   reason: SyncReason;
-  /** True when the kernel table was read back and everything compared. */
+  /** True when the kernel state was read back and everything compared. */
   full: boolean;
-  /** The transaction applied (empty text when nothing changed). */
+  /** What was written (empty text when nothing changed). */
   transaction: Transaction;
-  /** Services folded into the model by this sync. */
+  /** Services folded into the rules by this sync. */
   servicesChanged: number;
   /** Wall time of the sync, ms (from the injected clock). */
   durationMs: number;
+  /** Conntrack deletions run after the sync. */
+  conntrackDeletes: number;
 }
 
-/** Options of {@link NftProxier}. */
-export interface NftProxierOptions {
+/** Options of {@link ServiceProxy}. */
+export interface ServiceProxyOptions {
   logger: Logger;
   clock: Clock;
-  nft: NftExecutor;
+  backend: ProxyBackend;
   config: ProxyConfig;
   nodeName: string;
-  nodeIPs: string[];
-  /** The node's pod CIDR; the cluster-traffic CIDR when `clusterCIDR` is not configured. */
-  podCidr?: string;
-  /** Table name; defaults to `skiff`. */
-  table?: string;
+  /** The node's primary addresses (for `nodePortAddresses: primary`, the default). */
+  nodeIPs: readonly string[];
+  /** Interface addresses, for CIDR `nodePortAddresses`; default none. */
+  interfaceAddresses?: () => readonly string[];
+  /** UDP conntrack cleanup; none when absent. */
+  conntrack?: Conntrack;
+  /** Warning Events for bad input and failed health check ports. */
+  events?: EventRecorder;
+  metrics?: ProxyMetrics;
+  /** Service CIDRs: cluster IPs outside them are skipped with a `ClusterIPOutOfRange` Event. */
+  serviceCIDRs?: readonly string[];
+  /** Open the healthCheckNodePort servers (default true). */
+  healthCheckServers?: boolean;
+  /** Where health check servers listen; default the NodePort addresses. */
+  healthCheckBindAddresses?: () => readonly string[];
+  /** Called after every successful sync. */
+  onSync?: (result: SyncResult) => void;
 }
 
 /** The proxier. See the module comment. */
-export class NftProxier {
+export class ServiceProxy {
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly nft: NftExecutor;
-  private readonly layout: LayoutConfig;
-  private readonly tracker: ServiceChangeTracker;
-  private readonly desired = new DesiredElements();
+  private readonly backend: ProxyBackend;
+  readonly tracker: ServiceChangeTracker;
   private readonly runner: BoundedFrequencyRunner;
-  /** What the kernel holds as far as we know; null when unknown. */
-  private applied: TableState | null = null;
+  /** The proxy's health, as `/healthz` reports it. */
+  readonly health: ProxierHealth;
+  private readonly metrics?: ProxyMetrics;
+  private readonly conntrack?: Conntrack;
+  private readonly hc?: ServiceHealthServers;
+  private readonly hcWant = new Map<string, number>();
+  private readonly hcCounts = new Map<string, number>();
+  private readonly noLocal = new Map<string, { internal: boolean; external: boolean }>();
+  private readonly udpApplied = new Map<string, Map<string, UdpPortState>>();
+  private readonly pendingAfterSync = new Set<string>();
+  private nodeIPs: string[];
+  private nodePortIPs: string[];
+  private initialized = false;
+  private started = false;
+  private startSignal: AbortSignal | undefined;
   private last: SyncResult | null = null;
-  /** Node facts kept for the features that need them (NodePort addresses, local endpoints). */
-  readonly nodeName: string;
-  readonly nodeIPs: readonly string[];
+  private otherModeCleaned = false;
+  private seenTotals = { serviceChanges: 0, endpointChanges: 0 };
 
-  constructor(opts: NftProxierOptions) {
+  constructor(private readonly opts: ServiceProxyOptions) {
     this.log = opts.logger;
     this.clock = opts.clock;
-    this.nft = opts.nft;
-    this.nodeName = opts.nodeName;
+    this.backend = opts.backend;
+    this.metrics = opts.metrics;
+    this.conntrack = opts.conntrack;
     this.nodeIPs = [...opts.nodeIPs];
-    const v4 = (cidrs: string[]): string[] => cidrs.filter((c) => parseIPv4Prefix(c) !== undefined);
-    const clusterV4 = v4(opts.config.clusterCIDRs);
-    this.layout = {
-      nodeName: opts.nodeName,
-      family: 'ip',
-      table: opts.table ?? DEFAULT_TABLE,
-      masqueradeBit: opts.config.masqueradeBit,
-      masqueradeAll: opts.config.masqueradeAll,
-      localCidrs: clusterV4.length ? clusterV4 : v4(opts.podCidr ? [opts.podCidr] : []),
-    };
-    if (!this.layout.localCidrs.length && !this.layout.masqueradeAll) {
-      this.log.warn('no clusterCIDR or podCIDR: traffic to cluster IPs from off-cluster sources is not masqueraded');
+    this.nodePortIPs = this.resolveNodePortIPs();
+    this.health = new ProxierHealth(opts.clock, 2 * opts.config.syncPeriodMs);
+    this.tracker = new ServiceChangeTracker({
+      logger: this.log,
+      ...(opts.serviceCIDRs ? { serviceCIDRs: opts.serviceCIDRs } : {}),
+      onIssue: (svc, issue) => this.reportIssue(svc, issue),
+    });
+    if (opts.healthCheckServers !== false) {
+      this.hc = new ServiceHealthServers({
+        logger: this.log,
+        health: this.health,
+        bindAddresses: opts.healthCheckBindAddresses ?? (() => this.nodePortIPs),
+        ...(opts.events ? { events: opts.events } : {}),
+        nodeName: opts.nodeName,
+      });
     }
-    this.tracker = new ServiceChangeTracker({ logger: this.log });
     this.runner = new BoundedFrequencyRunner({
       clock: this.clock,
       logger: this.log,
@@ -101,38 +135,79 @@ export class NftProxier {
     });
   }
 
+  /** The backend's mode. */
+  get mode(): 'nftables' | 'iptables' {
+    return this.backend.mode;
+  }
+
+  private changed(yes: boolean): void {
+    if (!yes) return;
+    this.health.queuedUpdate();
+    this.metrics?.lastQueued.set(this.clock.now() / 1000);
+    this.runner.run();
+  }
+
   /** A Service was added or updated. */
   onServiceUpsert(svc: Service): void {
-    if (this.tracker.upsertService(svc)) this.runner.run();
+    this.changed(this.tracker.upsertService(svc));
   }
 
   /** A Service was deleted. */
   onServiceDelete(svc: Service): void {
-    if (this.tracker.deleteService(svc)) this.runner.run();
+    this.changed(this.tracker.deleteService(svc));
   }
 
-  /** An EndpointSlice was added or updated. */
-  onEndpointSliceUpsert(slice: EndpointSlice): void {
-    if (this.tracker.upsertEndpointSlice(slice)) this.runner.run();
+  /** An EndpointSlice (v1 or v1beta1) was added or updated. */
+  onEndpointSliceUpsert(slice: AnyEndpointSlice): void {
+    this.changed(this.tracker.upsertEndpointSlice(slice));
   }
 
   /** An EndpointSlice was deleted. */
-  onEndpointSliceDelete(slice: EndpointSlice): void {
-    if (this.tracker.deleteEndpointSlice(slice)) this.runner.run();
+  onEndpointSliceDelete(slice: AnyEndpointSlice): void {
+    this.changed(this.tracker.deleteEndpointSlice(slice));
   }
 
-  /** Starts syncing: once now (reconciling the existing table), then on changes and periodically. */
+  /** A core/v1 Endpoints object was added or updated (used when no EndpointSlices are served). */
+  onEndpointsUpsert(ep: Endpoints): void {
+    this.changed(this.tracker.upsertEndpoints(ep));
+  }
+
+  /** A core/v1 Endpoints object was deleted. */
+  onEndpointsDelete(ep: Endpoints): void {
+    this.changed(this.tracker.deleteEndpoints(ep));
+  }
+
+  /** The sources have listed everything: syncing may begin. */
+  onSynced(): void {
+    if (this.initialized) return;
+    this.initialized = true;
+    if (this.started) this.runner.start(this.startSignal);
+  }
+
+  /** The node's primary addresses changed. */
+  setNodeIPs(ips: readonly string[]): void {
+    this.nodeIPs = [...ips];
+    this.refreshNodePortIPs();
+  }
+
+  /** Records whether the node is eligible for traffic (`/healthz` fails when not). */
+  setNodeEligible(eligible: boolean): void {
+    this.health.setNodeEligible(eligible);
+  }
+
+  /** Starts syncing once the sources have synced (see {@link onSynced}); stops on abort. */
   start(signal?: AbortSignal): void {
-    this.log.info(
-      { table: `${this.layout.family} ${this.layout.table}`, node: this.nodeName, localCidrs: this.layout.localCidrs },
-      'starting service proxy (nftables)',
-    );
-    this.runner.start(signal);
+    if (this.started) return;
+    this.started = true;
+    this.startSignal = signal;
+    this.log.info({ mode: this.backend.mode, node: this.opts.nodeName, nodePortIPs: this.nodePortIPs }, 'starting service proxy');
+    if (this.initialized) this.runner.start(signal);
   }
 
-  /** Stops syncing; waits for an in-flight sync. The table stays (a restart reconciles it). */
+  /** Stops syncing; waits for an in-flight sync. The rules stay (a restart reconciles them). */
   async stop(): Promise<void> {
     await this.runner.stop();
+    await this.hc?.close();
   }
 
   /** Syncs right away (after any in-flight sync) and returns what it did. */
@@ -146,72 +221,168 @@ export class NftProxier {
     return this.last;
   }
 
-  /** Stops syncing and deletes Skiff's table (nothing else). Idempotent. */
+  /** Stops syncing and deletes everything the backend owns (nothing else). Idempotent. */
   async cleanup(): Promise<void> {
-    await this.runner.stop();
-    const t = `${this.layout.family} ${this.layout.table}`;
-    // `add` first makes the `delete` succeed when the table is already gone (nft 1.0.6 has no `destroy`).
-    await this.nft.apply(`add table ${t}\ndelete table ${t}\n`);
-    this.applied = null;
-    this.log.info({ table: t }, 'deleted service proxy table');
-  }
-
-  /** One sync. Exposed for the runner; call {@link syncNow} from outside. */
-  private async sync(reason: SyncReason): Promise<SyncResult> {
-    const started = this.clock.now();
-    const dirty = this.tracker.takeDirty();
-    for (const svc of dirty) {
-      const ports = new Map<string, ElementRef[]>();
-      for (const sp of this.tracker.servicePorts(svc)) ports.set(sp.info.key, servicePortElements(sp, this.nodeName));
-      this.desired.setService(svc, ports);
-    }
-    const touched = this.desired.takeTouched();
-    const structure = buildStructure(this.layout, this.desired.keys(LB_COUNTS).map(Number));
-    const full = this.applied === null || reason === 'periodic' || reason === 'initial';
-    let base = this.applied;
+    await this.stop();
     try {
-      if (full) base = await this.nft.listTable(this.layout.family, this.layout.table);
-      const tx = diffTable(structure, this.desired.elements(), base, full ? {} : { scope: touched });
-      if (tx.text) await this.nft.apply(tx.text);
-      if (full || tx.structural) {
-        this.applied = stateOf(structure, this.desired.elements());
-      } else {
-        patchElements(this.applied!, this.desired.elements(), touched);
-      }
-      const result: SyncResult = {
-        reason,
-        full,
-        transaction: tx,
-        servicesChanged: dirty.length,
-        durationMs: this.clock.now() - started,
-      };
-      this.last = result;
-      if (full && base !== null && tx.text) {
-        this.log.info({ adds: tx.elementAdds, deletes: tx.elementDeletes, structural: tx.structural }, 'reconciled drift in service proxy table');
-      }
-      this.log.debug(
-        { reason, full, services: dirty.length, adds: tx.elementAdds, deletes: tx.elementDeletes, ms: result.durationMs },
-        'service proxy sync',
-      );
-      return result;
+      await this.backend.cleanup();
     } catch (err) {
-      // We no longer know what the kernel holds: the next sync reads it back and diffs all.
-      this.applied = null;
-      if (!isAborted(err)) this.log.debug({ err }, 'service proxy sync failed');
+      if (this.backend.mode === 'nftables') this.metrics?.nftablesCleanupFailures.inc();
       throw err;
     }
+    this.udpApplied.clear();
+    this.log.info({ mode: this.backend.mode }, 'deleted service proxy rules');
   }
-}
 
-function patchElements(state: TableState, want: ReturnType<DesiredElements['elements']>, touched: ReadonlyMap<string, ReadonlySet<string>>): void {
-  for (const [set, keys] of touched) {
-    const have = state.elements.get(set);
-    if (!have) continue; // pseudo-sets (the lb counts) are not in the table
-    const w = want.get(set);
-    for (const k of keys) {
-      const v = w?.get(k);
-      if (v === undefined) have.delete(k);
-      else have.set(k, v);
+  private resolveNodePortIPs(): string[] {
+    return resolveNodePortIPs(this.opts.config.nodePortAddresses, this.nodeIPs, this.opts.interfaceAddresses?.() ?? []);
+  }
+
+  private refreshNodePortIPs(): void {
+    const next = this.resolveNodePortIPs();
+    if (next.join(',') === this.nodePortIPs.join(',')) return;
+    this.log.info({ nodePortIPs: next }, 'NodePort addresses changed');
+    this.nodePortIPs = next;
+    this.tracker.markDirty(this.tracker.serviceKeys());
+    this.changed(true);
+  }
+
+  private reportIssue(svc: ServiceRef, issue: Issue): void {
+    this.log.warn({ service: `${svc.namespace}/${svc.name}`, reason: issue.reason }, issue.message);
+    this.opts.events?.event(
+      { kind: 'Service', apiVersion: 'v1', metadata: { namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) } },
+      'Warning',
+      issue.reason,
+      issue.message,
+    );
+  }
+
+  /** One sync. Runs from the runner; call {@link syncNow} from outside. */
+  private async sync(reason: SyncReason): Promise<SyncResult> {
+    const started = this.clock.now();
+    if (!this.otherModeCleaned && this.backend.cleanupOtherMode) {
+      this.otherModeCleaned = true;
+      await this.backend.cleanupOtherMode().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'removing the other proxy mode’s leftovers failed'));
     }
+    if (reason === 'periodic') this.refreshNodePortIPs();
+    this.updateChangeMetrics();
+    const dirty = this.tracker.takeDirty();
+    const changed = new Map<string, ServicePortState[]>();
+    for (const svc of dirty) {
+      changed.set(svc, this.tracker.servicePorts(svc));
+      this.pendingAfterSync.add(svc);
+    }
+    let result;
+    try {
+      result = await this.backend.sync({ reason, changed, nodePortIPs: this.nodePortIPs });
+    } catch (err) {
+      if (!isAborted(err)) {
+        if (this.backend.mode === 'nftables') this.metrics?.nftablesSyncFailures.inc();
+        else this.metrics?.iptablesRestoreFailures.inc();
+        this.log.warn({ err: errorMessage(err), reason }, 'service proxy sync failed; retrying with backoff');
+      }
+      throw err;
+    }
+    const conntrackDeletes = await this.afterSync(changed);
+    const durationMs = this.clock.now() - started;
+    const r: SyncResult = { reason, full: result.full, transaction: result.transaction, servicesChanged: dirty.length, durationMs, conntrackDeletes };
+    this.last = r;
+    this.health.updated();
+    this.opts.onSync?.(r);
+    if (this.metrics) {
+      const s = durationMs / 1000;
+      this.metrics.syncDuration.observe(s);
+      (result.full ? this.metrics.syncFullDuration : this.metrics.syncPartialDuration).observe(s);
+      this.metrics.lastSync.set(this.clock.now() / 1000);
+      this.metrics.serviceChangesPending.set(0);
+      this.metrics.endpointChangesPending.set(0);
+    }
+    this.log.debug(
+      { reason, full: r.full, services: dirty.length, adds: r.transaction.elementAdds, deletes: r.transaction.elementDeletes, ms: durationMs },
+      'service proxy sync',
+    );
+    return r;
+  }
+
+  private updateChangeMetrics(): void {
+    if (!this.metrics) return;
+    const c = this.tracker.counts;
+    this.metrics.serviceChangesTotal.inc(c.serviceChanges - this.seenTotals.serviceChanges);
+    this.metrics.endpointChangesTotal.inc(c.endpointChanges - this.seenTotals.endpointChanges);
+    this.seenTotals = { ...c };
+    this.metrics.serviceChangesPending.set(this.tracker.pendingCount());
+  }
+
+  /** Conntrack cleanup, health check servers and policy counts for the Services just synced. */
+  private async afterSync(synced: ReadonlyMap<string, ServicePortState[]>): Promise<number> {
+    const filters: ConntrackFilter[] = [];
+    for (const svc of this.pendingAfterSync) {
+      const ports = synced.get(svc) ?? this.tracker.servicePorts(svc);
+      // UDP conntrack.
+      const before = this.udpApplied.get(svc) ?? new Map<string, UdpPortState>();
+      const after = new Map<string, UdpPortState>();
+      for (const sp of ports) {
+        const st = udpStateOf(sp, this.opts.nodeName);
+        if (st) after.set(sp.info.key, st);
+      }
+      for (const k of new Set([...before.keys(), ...after.keys()])) filters.push(...staleFilters(before.get(k), after.get(k)));
+      if (after.size) this.udpApplied.set(svc, after);
+      else this.udpApplied.delete(svc);
+      // Health checks: Services with externalTrafficPolicy Local and a healthCheckNodePort.
+      const hcPort = ports.find((p) => p.info.externalTrafficPolicy === 'Local' && p.info.healthCheckNodePort > 0)?.info.healthCheckNodePort;
+      if (hcPort) {
+        this.hcWant.set(svc, hcPort);
+        this.hcCounts.set(svc, localReadyCount(ports.flatMap((p) => p.endpoints), this.opts.nodeName));
+      } else {
+        this.hcWant.delete(svc);
+        this.hcCounts.delete(svc);
+      }
+      // kubeproxy_sync_proxy_rules_no_local_endpoints_total
+      let internal = false;
+      let external = false;
+      for (const sp of ports) {
+        const i = sp.info;
+        const externalLocal = i.externalTrafficPolicy === 'Local' && (i.nodePort > 0 || i.externalIPs.length > 0 || i.loadBalancerIPs.length > 0);
+        if (i.internalTrafficPolicy !== 'Local' && !externalLocal) continue;
+        const none = endpointViews(sp.endpoints, this.opts.nodeName).local.length === 0;
+        if (none && i.internalTrafficPolicy === 'Local') internal = true;
+        if (none && externalLocal) external = true;
+      }
+      if (internal || external) this.noLocal.set(svc, { internal, external });
+      else this.noLocal.delete(svc);
+    }
+    this.pendingAfterSync.clear();
+    if (this.metrics) {
+      let i = 0;
+      let e = 0;
+      for (const v of this.noLocal.values()) {
+        if (v.internal) i++;
+        if (v.external) e++;
+      }
+      this.metrics.noLocalEndpoints.set({ traffic_policy: 'internal' }, i);
+      this.metrics.noLocalEndpoints.set({ traffic_policy: 'external' }, e);
+    }
+    if (this.hc) {
+      try {
+        await this.hc.syncServices(this.hcWant);
+        this.hc.setEndpoints(this.hcCounts);
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'updating service health checks failed');
+      }
+    }
+    if (!this.conntrack || filters.length === 0) return 0;
+    let deleted = 0;
+    // A few at a time: each is a `conntrack` process.
+    for (let i = 0; i < filters.length; i += 4) {
+      const batch = filters.slice(i, i + 4);
+      const results = await Promise.allSettled(batch.map((f) => this.conntrack!.deleteEntries(f)));
+      results.forEach((res, j) => {
+        if (res.status === 'fulfilled') deleted += res.value;
+        else this.log.warn({ err: errorMessage(res.reason), filter: batch[j] }, 'deleting stale conntrack entries failed');
+      });
+    }
+    this.metrics?.conntrackDeleted.inc(deleted);
+    this.log.debug({ filters: filters.length, deleted }, 'deleted stale UDP conntrack entries');
+    return filters.length;
   }
 }

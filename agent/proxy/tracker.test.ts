@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { makeService, makeSlice } from './fixtures.js';
 import { ServiceChangeTracker, servicePortsOf } from './tracker.js';
+import type { Endpoints } from 'kubernetes-types/core/v1.js';
+import type { EndpointSliceV1beta1 } from './adapters.js';
+import { resolveNodePortIPs } from './node-addresses.js';
+import { canonicalIP, cidrContains, parseCidr } from './ip.js';
 
 const tracker = () => new ServiceChangeTracker({ logger: silentLogger() });
 
@@ -102,5 +106,75 @@ describe('service change tracker', () => {
     expect(t.upsertEndpointSlice(unlabeled)).toBe(false);
     t.upsertEndpointSlice(makeSlice({ name: 'f', service: 'web', addressType: 'FQDN', ports: [{ port: 8080 }], endpoints: ['example.com'] }));
     expect(t.servicePorts('default/web')[0].endpoints).toEqual([]);
+  });
+});
+
+describe('endpoint sources in one shape', () => {
+  it('reads a v1beta1 slice (Kubernetes 1.20): topology hostname is the node, conditions.ready only', () => {
+    const t = tracker();
+    t.upsertService(makeService({ name: 'web', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80 }] }));
+    const v1beta1: EndpointSliceV1beta1 = {
+      apiVersion: 'discovery.k8s.io/v1beta1',
+      kind: 'EndpointSlice',
+      metadata: { namespace: 'default', name: 'web-x1', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [
+        { addresses: ['10.244.0.2'], conditions: { ready: true }, topology: { 'kubernetes.io/hostname': 'node-1', 'topology.kubernetes.io/zone': 'z1' } },
+        { addresses: ['10.244.1.2'], conditions: { ready: false }, topology: { 'kubernetes.io/hostname': 'node-2' } },
+      ],
+    };
+    expect(t.upsertEndpointSlice(v1beta1)).toBe(true);
+    expect(t.servicePorts('default/web')[0].endpoints).toEqual([
+      { ip: '10.244.0.2', port: 8080, ready: true, serving: true, terminating: false, nodeName: 'node-1', zone: 'z1' },
+      { ip: '10.244.1.2', port: 8080, ready: false, serving: false, terminating: false, nodeName: 'node-2' },
+    ]);
+    expect(t.deleteEndpointSlice(v1beta1)).toBe(true);
+    expect(t.servicePorts('default/web')[0].endpoints).toEqual([]);
+  });
+
+  it('reads core/v1 Endpoints: addresses are ready, notReadyAddresses are not, families split', () => {
+    const t = tracker();
+    t.upsertService(makeService({ name: 'web', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80 }] }));
+    const ep: Endpoints = {
+      metadata: { namespace: 'default', name: 'web' },
+      subsets: [
+        {
+          addresses: [{ ip: '10.244.0.2', nodeName: 'node-1' }, { ip: 'fd00:0:0::2' }],
+          notReadyAddresses: [{ ip: '10.244.0.3' }],
+          ports: [{ name: 'http', port: 8080 }],
+        },
+      ],
+    };
+    t.upsertEndpoints(ep);
+    expect(t.servicePorts('default/web')[0].endpoints).toEqual([
+      { ip: '10.244.0.2', port: 8080, ready: true, serving: true, terminating: false, nodeName: 'node-1' },
+      { ip: '10.244.0.3', port: 8080, ready: false, serving: false, terminating: false },
+      { ip: 'fd00::2', port: 8080, ready: true, serving: true, terminating: false },
+    ]);
+    t.deleteEndpoints(ep);
+    expect(t.servicePorts('default/web')[0].endpoints).toEqual([]);
+  });
+});
+
+describe('node addresses and IP helpers', () => {
+  it('NodePorts go to the primary IPs by default, to matching interfaces for CIDRs, never to loopback', () => {
+    const ifaces = ['127.0.0.1', '192.168.1.10', '10.0.0.5', '::1', 'fe80::1', 'fd00:1::10'];
+    expect(resolveNodePortIPs([], ['192.168.1.10'], ifaces)).toEqual(['192.168.1.10']);
+    expect(resolveNodePortIPs(['primary'], ['192.168.1.10', '127.0.0.1'], ifaces)).toEqual(['192.168.1.10']);
+    expect(resolveNodePortIPs(['10.0.0.0/8'], ['192.168.1.10'], ifaces)).toEqual(['10.0.0.5']);
+    expect(resolveNodePortIPs(['0.0.0.0/0', '::/0'], [], ifaces)).toEqual(['10.0.0.5', '192.168.1.10', 'fd00:1::10']);
+  });
+
+  it('parses and prints IPv6 canonically, and checks CIDRs of both families', () => {
+    expect(canonicalIP('FD00:0000:0:0::0001')).toBe('fd00::1');
+    expect(canonicalIP('2001:db8:0:0:1:0:0:1')).toBe('2001:db8::1:0:0:1');
+    expect(canonicalIP('::')).toBe('::');
+    expect(canonicalIP('::ffff:10.0.0.1')).toBe('::ffff:a00:1');
+    expect(canonicalIP('1:2:3:4:5:6:7:8:9')).toBeUndefined();
+    expect(canonicalIP('10.0.0.256')).toBeUndefined();
+    expect(cidrContains(parseCidr('fd00:244::/56')!, 'fd00:244:0:ff::1')).toBe(true);
+    expect(cidrContains(parseCidr('fd00:244::/56')!, 'fd00:244:0:100::1')).toBe(false);
+    expect(cidrContains(parseCidr('10.244.0.0/16')!, 'fd00::1')).toBe(false);
   });
 });

@@ -20,10 +20,14 @@
  * In steady state only steps 7 and 8 produce text: an endpoint change is element churn.
  */
 import type { ElementMaps, Structure, TableState, SetSpec, ChainSpec } from './ruleset.js';
-import { ruleComment, ruleHash, sameBase, sameSetState, setStateOf } from './ruleset.js';
+import { isDynamicSet, ruleComment, ruleHash, sameBase, sameSetState, setStateOf } from './ruleset.js';
 
-/** Which element keys (per set) may have changed since the state was known. */
-export type ElementScope = ReadonlyMap<string, ReadonlySet<string>>;
+/**
+ * Which element keys (per set) may have changed since the kernel last matched the desired
+ * elements, each with its value then (undefined: absent). A scoped diff trusts these values
+ * instead of a copy of the applied elements.
+ */
+export type ElementScope = ReadonlyMap<string, ReadonlyMap<string, string | undefined>>;
 
 /** A rendered transaction and what it contains. */
 export interface Transaction {
@@ -40,8 +44,8 @@ export interface Transaction {
 /** Options of {@link diffTable}. */
 export interface DiffOptions {
   /**
-   * Compare only these element keys (the ones touched since `applied` was known). When
-   * omitted, every element of every set is compared (a full reconcile).
+   * Compare only these element keys, against their recorded previous values. When omitted,
+   * every element of every set is compared against `applied` (a full reconcile).
    */
   scope?: ElementScope;
   /** Elements per `add/delete element` statement; defaults to 1000. */
@@ -58,7 +62,9 @@ function renderChain(prefix: string, c: ChainSpec): string {
 
 function renderSet(prefix: string, s: SetSpec): string {
   const parts = [`${s.decl.decl};`];
+  if (s.decl.size !== undefined) parts.push(`size ${s.decl.size};`);
   if (s.decl.flags.length) parts.push(`flags ${s.decl.flags.join(', ')};`);
+  if (s.decl.timeoutSec !== undefined) parts.push(`timeout ${s.decl.timeoutSec}s;`);
   if (s.decl.comment !== undefined) parts.push(`comment ${JSON.stringify(s.decl.comment)};`);
   return `add ${s.kind} ${prefix} ${s.name} { ${parts.join(' ')} }`;
 }
@@ -147,24 +153,29 @@ export function diffTable(
   let elementAdds = 0;
   let elementDeletes = 0;
   for (const s of desired.sets) {
+    if (isDynamicSet(s)) continue; // the packet path owns these elements
     const want = elements.get(s.name) ?? new Map<string, string>();
     const fmt = (k: string, v: string): string => (s.kind === 'map' ? `${k} : ${v}` : k);
     const toAdd: string[] = [];
     const toDel: string[] = [];
     if (newSets.has(s.name)) {
       for (const [k, v] of want) toAdd.push(fmt(k, v));
-    } else {
-      const have = from.elements.get(s.name) ?? new Map<string, string>();
-      const keys: Iterable<string> = opts.scope
-        ? (opts.scope.get(s.name) ?? [])
-        : new Set([...have.keys(), ...want.keys()]);
-      for (const k of keys) {
-        const hv = have.get(k);
+    } else if (opts.scope) {
+      for (const [k, hv] of opts.scope.get(s.name) ?? []) {
         const wv = want.get(k);
         if (hv === wv) continue;
         if (hv !== undefined) toDel.push(k);
         if (wv !== undefined) toAdd.push(fmt(k, wv));
       }
+    } else {
+      const have = from.elements.get(s.name) ?? new Map<string, string>();
+      for (const [k, hv] of have) {
+        const wv = want.get(k);
+        if (hv === wv) continue;
+        toDel.push(k);
+        if (wv !== undefined) toAdd.push(fmt(k, wv));
+      }
+      for (const [k, wv] of want) if (!have.has(k)) toAdd.push(fmt(k, wv));
     }
     // Sorted for readable, stable transactions; large batches (full reconciles at scale) keep
     // map order, which is deterministic anyway, to keep the sort off the hot path.

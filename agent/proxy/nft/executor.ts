@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { UnavailableError } from '../../../lib/errors.js';
 import { NftError, errnoFromMessage } from '../errors.js';
-import { tableStateFromJson } from './json.js';
-import type { Family, TableState } from './ruleset.js';
+import { setElementsFromJson, structureFromJson, tableStateFromJson } from './json.js';
+import type { Family, StructureListing, TableState } from './ruleset.js';
 
 /** Options of {@link NftExecutor.apply}. */
 export interface ApplyOptions {
@@ -25,6 +25,13 @@ export interface NftExecutor {
   apply(script: string, opts?: ApplyOptions): Promise<void>;
   /** Reads one table back; null when the table does not exist. */
   listTable(family: Family, table: string, opts?: { signal?: AbortSignal }): Promise<TableState | null>;
+  /**
+   * Reads a table's chains and set and map declarations with their handles, without rules or
+   * elements (cheap at any size); null when the table does not exist.
+   */
+  listStructure(family: Family, table: string, opts?: { signal?: AbortSignal }): Promise<StructureListing | null>;
+  /** Reads the elements of one set or map; null when it does not exist. */
+  listSet(family: Family, table: string, kind: 'set' | 'map', name: string, opts?: { signal?: AbortSignal }): Promise<Map<string, string> | null>;
 }
 
 /** Options of {@link SpawnNftExecutor}. */
@@ -80,6 +87,32 @@ export class SpawnNftExecutor implements NftExecutor {
     return tableStateFromJson(json, family, table);
   }
 
+  async listStructure(family: Family, table: string, opts: { signal?: AbortSignal } = {}): Promise<StructureListing | null> {
+    // Measured at 30k Services: these three take milliseconds, while `nft list tables` (for
+    // the table's handle) took 9 s and `list sets` without -t 7 s: nft then loads every element
+    // from the kernel. A re-created table shows anyway as re-created chains.
+    const cmds = [['list', 'chains', family], ['-t', 'list', 'sets', family], ['-t', 'list', 'maps', family]];
+    const outs = await Promise.all(
+      cmds.map(async (c) => {
+        const r = await this.run(['-j', ...c], undefined, opts.signal);
+        if (r.code !== 0) {
+          throw new NftError(`nft ${c.join(' ')} failed: ${firstErrorLine(r.stderr)}`, { stderr: r.stderr, exitCode: r.code, errno: errnoFromMessage(r.stderr) });
+        }
+        return parseJson(r.stdout, `nft ${c.join(' ')}`);
+      }),
+    );
+    return structureFromJson(outs, family, table);
+  }
+
+  async listSet(family: Family, table: string, kind: 'set' | 'map', name: string, opts: { signal?: AbortSignal } = {}): Promise<Map<string, string> | null> {
+    const r = await this.run(['-j', 'list', kind, family, table, name], undefined, opts.signal);
+    if (r.code !== 0) {
+      if (errnoFromMessage(r.stderr) === 'ENOENT') return null;
+      throw new NftError(`nft list ${kind} ${family} ${table} ${name} failed: ${firstErrorLine(r.stderr)}`, { stderr: r.stderr, exitCode: r.code, errno: errnoFromMessage(r.stderr) });
+    }
+    return setElementsFromJson(parseJson(r.stdout, `nft list ${kind}`), family, table, name);
+  }
+
   private run(args: string[], stdin: string | undefined, signal?: AbortSignal): Promise<RunResult> {
     const [bin, ...pre] = this.command;
     return new Promise<RunResult>((resolve, reject) => {
@@ -102,6 +135,14 @@ export class SpawnNftExecutor implements NftExecutor {
       child.stdin.on('error', () => undefined); // nft may exit before reading everything
       child.stdin.end(stdin ?? '');
     });
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new NftError(`${what} printed invalid JSON`, { cause: err });
   }
 }
 

@@ -166,7 +166,9 @@ describe('FakeNft', () => {
     await nft.apply(readFileSync(new URL('list-fixture-tx2.nft', dir), 'utf8'));
     const real = tableStateFromJson(JSON.parse(readFileSync(new URL('nft-1.0.6-list-table.json', dir), 'utf8')), 'ip', 'skiff');
     const fake = await nft.listTable('ip', 'skiff');
-    expect(fake).toEqual(real);
+    // Handles are the kernel's (and the fake's) own numbering; everything else must match.
+    expect({ ...fake, handles: undefined }).toEqual({ ...real, handles: undefined });
+    expect([...fake!.handles!.chains.keys()].sort()).toEqual([...real.handles!.chains.keys()].sort());
     expect(real.elements.get('service-ips')!.get('10.96.0.10 . udp . 53')).toBe('goto lb-9');
     expect(real.chains.get('nat-output')!.base).toEqual({ type: 'nat', hook: 'output', priority: -100, policy: 'accept' });
     expect(real.chains.get('services')!.ruleHashes.every((h) => /^[0-9a-f]{8}$/.test(h ?? ''))).toBe(true);

@@ -25,7 +25,7 @@
  */
 import { NftError, type NftErrno } from '../errors.js';
 import type { ApplyOptions, NftExecutor } from './executor.js';
-import { tableStateFromJson } from './json.js';
+import { setElementsFromJson, structureFromJson, tableStateFromJson } from './json.js';
 import {
   exprTypes,
   literalMatchesType,
@@ -34,11 +34,12 @@ import {
   type BaseChainSpec,
   type Command,
   type Expr,
+  type Selector,
   type SetDecl,
   type Stmt,
 } from './parse.js';
 import { naturalCompare } from './diff.js';
-import { sameBase, sameSetState, type Family, type TableState } from './ruleset.js';
+import { sameBase, sameSetState, type Family, type StructureListing, type TableState } from './ruleset.js';
 import { canonConcat, describeTypes, verdictTarget, type NftType } from './types.js';
 
 /** A rule as stored by the fake. */
@@ -53,6 +54,8 @@ export interface FakeRule {
 /** A chain as stored by the fake. */
 export interface FakeChain {
   name: string;
+  /** Kernel-like handle, assigned at creation. */
+  handle: number;
   base?: BaseChainSpec;
   rules: FakeRule[];
 }
@@ -60,6 +63,8 @@ export interface FakeChain {
 /** A set or map as stored by the fake. */
 export interface FakeSet {
   name: string;
+  /** Kernel-like handle, assigned at creation. */
+  handle: number;
   kind: 'set' | 'map';
   decl: SetDecl;
   /** Canonical key → canonical value (`''` for plain sets). */
@@ -70,6 +75,8 @@ export interface FakeSet {
 export interface FakeTable {
   family: string;
   name: string;
+  /** Kernel-like handle, assigned at creation. */
+  handle: number;
   chains: Map<string, FakeChain>;
   sets: Map<string, FakeSet>;
 }
@@ -112,12 +119,17 @@ export interface DumpOptions {
 export class FakeNft implements NftExecutor {
   private tables = new Map<string, FakeTable>();
   private failures: NftError[] = [];
+  private readonly timeouts = new Map<string, number>();
   /** Every script applied successfully (not check-only), oldest first. */
   readonly applied: string[] = [];
   /** Number of `apply` calls, successful or not. */
   applyCalls = 0;
-  /** Number of `listTable` calls. */
+  /** Number of `listTable` calls (full reads). */
   listCalls = 0;
+  /** Number of `listStructure` calls (cheap reads). */
+  structureListCalls = 0;
+  /** Number of `listSet` calls. */
+  setListCalls = 0;
 
   /** Makes the next `apply` fail with `err` (default: a generic NftError) before doing anything. */
   failNextApply(err?: NftError): void {
@@ -168,6 +180,20 @@ export class FakeNft implements NftExecutor {
     return json ? tableStateFromJson(json, family, table) : null;
   }
 
+  async listStructure(family: Family, table: string): Promise<StructureListing | null> {
+    this.structureListCalls++;
+    const json = this.listTableJson(family, table, { terse: true });
+    return json ? structureFromJson([json], family, table) : null;
+  }
+
+  async listSet(family: Family, table: string, kind: 'set' | 'map', name: string): Promise<Map<string, string> | null> {
+    this.setListCalls++;
+    const json = this.listTableJson(family, table);
+    const s = this.table(family, table)?.sets.get(name);
+    if (!json || !s || s.kind !== kind) return null;
+    return setElementsFromJson(json, family, table, name);
+  }
+
   /** A read-only view of a table, or undefined. */
   table(family: string, name: string): FakeTable | undefined {
     return this.tables.get(`${family} ${name}`);
@@ -176,6 +202,31 @@ export class FakeNft implements NftExecutor {
   /** Names of all tables, as `family name`. */
   tableNames(): string[] {
     return [...this.tables.keys()].sort();
+  }
+
+  /**
+   * What a packet-path `update @set { key : value }` does: adds (or refreshes) an element of
+   * a dynamic set, outside any transaction. Used by the packet tracer.
+   */
+  packetPathUpdate(family: string, table: string, set: string, key: string, value: string, timeoutSec?: number): void {
+    const s = this.tables.get(`${family} ${table}`)?.sets.get(set);
+    if (!s) throw new Error(`packet-path update of missing set ${family} ${table} ${set}`);
+    s.elements = new Map(s.elements);
+    s.elements.set(key, value);
+    if (timeoutSec !== undefined) this.timeouts.set(`${family} ${table} ${set} ${key}`, timeoutSec);
+  }
+
+  /** Drops every element a packet-path update added with a timeout, as if they all expired. */
+  expireDynamicElements(): void {
+    for (const k of this.timeouts.keys()) {
+      const [family, table, set, ...rest] = k.split(' ');
+      const s = this.tables.get(`${family} ${table}`)?.sets.get(set);
+      if (s) {
+        s.elements = new Map(s.elements);
+        s.elements.delete(rest.join(' '));
+      }
+    }
+    this.timeouts.clear();
   }
 
   // ---- statement execution -------------------------------------------------------------
@@ -196,7 +247,7 @@ export class FakeNft implements NftExecutor {
     const key = `${cmd.family} ${cmd.table}`;
     if (cmd.obj === 'table') {
       if (cmd.op === 'add') {
-        if (!tables.has(key)) tables.set(key, { family: cmd.family, name: cmd.table, chains: new Map(), sets: new Map() });
+        if (!tables.has(key)) tables.set(key, { family: cmd.family, name: cmd.table, handle: nextHandle(), chains: new Map(), sets: new Map() });
       } else {
         if (!tables.has(key)) fail('ENOENT');
         tables.delete(key);
@@ -230,7 +281,9 @@ export class FakeNft implements NftExecutor {
       for (const s of sets) {
         out.push(`\t${s.kind} ${s.name} {`);
         out.push(`\t\t${s.decl.decl}`);
+        if (s.decl.size !== undefined) out.push(`\t\tsize ${s.decl.size}`);
         if (s.decl.flags.length) out.push(`\t\tflags ${s.decl.flags.join(',')}`);
+        if (s.decl.timeoutSec !== undefined) out.push(`\t\ttimeout ${s.decl.timeoutSec}s`);
         if (s.decl.comment !== undefined) out.push(`\t\tcomment ${JSON.stringify(s.decl.comment)}`);
         const els = [...s.elements].map(([k, v]) => (s.kind === 'map' ? `${k} : ${v}` : k)).sort(naturalCompare);
         if (els.length) {
@@ -259,26 +312,30 @@ export class FakeNft implements NftExecutor {
    * The table in the shape of `nft -j list table <family> <name>` (nft 1.0.6), or null when
    * it does not exist. Rule expressions are left empty (Skiff reads only rule comments).
    */
-  listTableJson(family: string, name: string): unknown {
+  listTableJson(family: string, name: string, opts: { terse?: boolean } = {}): unknown {
     const t = this.tables.get(`${family} ${name}`);
     if (!t) return null;
     const items: unknown[] = [
       { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } },
-      { table: { family, name, handle: 1 } },
+      { table: { family, name, handle: t.handle } },
     ];
-    let handle = 1;
+    let handle = 1_000_000;
     for (const s of t.sets.values()) {
       const o: Record<string, unknown> = {
         family,
         name: s.name,
         table: name,
         type: s.decl.keyTypes.length === 1 ? s.decl.keyTypes[0] : s.decl.keyTypes,
-        handle: handle++,
+        handle: s.handle,
       };
       if (s.kind === 'map') o.map = s.decl.dataTypes!.join(' . ');
-      if (s.decl.flags.length) o.flags = s.decl.flags;
+      // nft 1.0.6 prints `dynamic` in text but leaves it out of JSON; dynamic sets get a default size.
+      const flags = s.decl.flags.filter((f) => f !== 'dynamic');
+      if (s.decl.size !== undefined || s.decl.flags.includes('dynamic')) o.size = s.decl.size ?? 65535;
+      if (flags.length) o.flags = flags;
+      if (s.decl.timeoutSec !== undefined) o.timeout = s.decl.timeoutSec;
       if (s.decl.comment !== undefined) o.comment = s.decl.comment;
-      if (s.elements.size) {
+      if (s.elements.size && !opts.terse) {
         o.elem = [...s.elements].map(([k, v]) => {
           const key = jsonValue(s.decl.keyTypes, k);
           return s.kind === 'map' ? [key, jsonValue(s.decl.dataTypes!, v)] : key;
@@ -287,11 +344,11 @@ export class FakeNft implements NftExecutor {
       items.push({ [s.kind]: o });
     }
     for (const c of t.chains.values()) {
-      const o: Record<string, unknown> = { family, table: name, name: c.name, handle: handle++ };
+      const o: Record<string, unknown> = { family, table: name, name: c.name, handle: c.handle };
       if (c.base) Object.assign(o, { type: c.base.type, hook: c.base.hook, prio: c.base.priority, policy: c.base.policy });
       items.push({ chain: o });
     }
-    for (const c of t.chains.values()) {
+    for (const c of opts.terse ? [] : t.chains.values()) {
       for (const r of c.rules) {
         const o: Record<string, unknown> = { family, table: name, chain: c.name, handle: handle++ };
         if (r.comment !== undefined) o.comment = r.comment;
@@ -323,6 +380,12 @@ function jsonValue(types: NftType[], text: string): unknown {
 
 // ---- per-object statement semantics ---------------------------------------------------
 
+let handleCounter = 0;
+/** Handles grow monotonically, as the kernel's do, so a re-created object gets a new one. */
+function nextHandle(): number {
+  return ++handleCounter;
+}
+
 function execChain(t: FakeTable, cmd: Extract<Command, { obj: 'chain' }>): void {
   const existing = t.chains.get(cmd.name);
   if (cmd.op === 'add') {
@@ -330,7 +393,7 @@ function execChain(t: FakeTable, cmd: Extract<Command, { obj: 'chain' }>): void 
       if (!sameBase(existing.base, cmd.base)) fail('EOPNOTSUPP', `chain ${cmd.name} exists with different hook properties`);
       return;
     }
-    t.chains.set(cmd.name, { name: cmd.name, ...(cmd.base ? { base: cmd.base } : {}), rules: [] });
+    t.chains.set(cmd.name, { name: cmd.name, handle: nextHandle(), ...(cmd.base ? { base: cmd.base } : {}), rules: [] });
     return;
   }
   if (!existing) fail('ENOENT');
@@ -357,8 +420,31 @@ function setsReferencedBy(stmts: Stmt[]): string[] {
   for (const s of stmts) {
     if (s.kind === 'match' && s.right.kind === 'set-ref') out.push(s.right.name);
     if (s.kind === 'vmap' || s.kind === 'dnat-map') out.push(s.map);
+    if (s.kind === 'set-update') out.push(s.set);
   }
   return out;
+}
+
+function selectorsOf(e: Expr): Selector[] {
+  if (e.kind === 'concat') return e.parts;
+  if (e.kind === 'binop') return [e.left];
+  return [e];
+}
+
+/** Address selectors must belong to the table's family (nft: "conflicting protocols"). */
+function checkFamily(t: FakeTable, e: Expr): void {
+  if (t.family !== 'ip' && t.family !== 'ip6') return;
+  for (const p of selectorsOf(e)) {
+    const fam = p.kind === 'payload' && (p.proto === 'ip' || p.proto === 'ip6') ? p.proto : p.kind === 'ct-original' && p.field !== 'proto-dst' ? p.field.split(' ')[0] : undefined;
+    if (fam && fam !== t.family) fail('EINVAL', `conflicting protocols specified: ${t.family} vs. ${fam}`);
+  }
+}
+
+/** `ct original proto-dst` has no size without an L4 protocol match before it (nft: "variable sized data types"). */
+function checkL4Needs(e: Expr, l4: string | undefined): void {
+  if (!l4 && selectorsOf(e).some((p) => p.kind === 'ct-original' && p.field === 'proto-dst')) {
+    fail('EINVAL', 'can not use variable sized data types (invalid) in concat expressions');
+  }
 }
 
 function execSet(t: FakeTable, cmd: Extract<Command, { obj: 'set' | 'map' }>): void {
@@ -374,7 +460,7 @@ function execSet(t: FakeTable, cmd: Extract<Command, { obj: 'set' | 'map' }>): v
       if (!same) fail('EEXIST');
       return;
     }
-    t.sets.set(cmd.name, { name: cmd.name, kind: cmd.obj, decl: cmd.decl, elements: new Map() });
+    t.sets.set(cmd.name, { name: cmd.name, handle: nextHandle(), kind: cmd.obj, decl: cmd.decl, elements: new Map() });
     return;
   }
   if (!existing || existing.kind !== cmd.obj) fail('ENOENT');
@@ -408,6 +494,8 @@ function checkStmt(t: FakeTable, stmts: Stmt[], i: number): void {
       }
       return;
     case 'match': {
+      checkFamily(t, s.left);
+      checkL4Needs(s.left, l4Context(stmts.slice(0, i)));
       const types = exprTypes(s.left);
       if (s.right.kind === 'set-ref') {
         checkKey(needSet(s.right.name), s.left);
@@ -421,23 +509,57 @@ function checkStmt(t: FakeTable, stmts: Stmt[], i: number): void {
       return;
     }
     case 'vmap': {
+      checkFamily(t, s.key);
+      checkL4Needs(s.key, l4Context(stmts.slice(0, i)));
       const m = needSet(s.map);
       if (m.kind !== 'map' || m.decl.dataTypes?.[0] !== 'verdict') fail('EINVAL', `@${s.map} is not a verdict map`);
       checkKey(m, s.key);
       return;
     }
     case 'dnat-map': {
+      if ((t.family === 'ip' || t.family === 'ip6') && s.family !== t.family) {
+        fail('EINVAL', `conflicting protocols specified: ${t.family} vs. ${s.family}`);
+      }
+      checkFamily(t, s.key);
       const m = needSet(s.map);
-      if (m.kind !== 'map' || m.decl.dataTypes?.join('.') !== 'ipv4_addr.inet_service') {
-        fail('EINVAL', `@${s.map} does not map to ipv4_addr . inet_service`);
+      const addrType = s.family === 'ip6' ? 'ipv6_addr' : 'ipv4_addr';
+      if (m.kind !== 'map' || m.decl.dataTypes?.join('.') !== `${addrType}.inet_service`) {
+        fail('EINVAL', `@${s.map} does not map to ${addrType} . inet_service`);
       }
       checkKey(m, s.key);
       const proto = l4Context(stmts.slice(0, i));
-      if (!proto) fail('EINVAL', 'conflicting protocols specified: ip vs. th');
-      const parts = s.key.kind === 'concat' ? s.key.parts : [s.key];
-      for (const p of parts) {
-        if (p.kind === 'payload' && p.proto !== 'ip' && p.proto !== proto) {
+      if (!proto) fail('EINVAL', `conflicting protocols specified: ${s.family} vs. th`);
+      for (const p of selectorsOf(s.key)) {
+        if (p.kind === 'payload' && p.proto !== 'ip' && p.proto !== 'ip6' && p.proto !== proto) {
           fail('EINVAL', `conflicting protocols specified: ${proto} vs. ${p.proto}`);
+        }
+      }
+      return;
+    }
+    case 'set-update': {
+      checkFamily(t, s.key);
+      const l4 = l4Context(stmts.slice(0, i));
+      checkL4Needs(s.key, l4);
+      const m = needSet(s.set);
+      if (!m.decl.flags.includes('dynamic')) fail('EOPNOTSUPP', `@${s.set} is not dynamic; it cannot be updated from the packet path`);
+      if (s.timeoutSec !== undefined && !m.decl.flags.includes('timeout')) fail('EINVAL', `@${s.set} has no timeout flag`);
+      checkKey(m, s.key);
+      if ((m.kind === 'map') !== (s.value !== undefined)) fail('EINVAL', `update of @${s.set} needs ${m.kind === 'map' ? 'a' : 'no'} value`);
+      if (t.family === 'ip6' && s.value && s.key.kind === 'concat') {
+        // nft 1.0.6 aborts on this (netlink_linearize.c: Assertion `dreg < ctx->reg_low' failed).
+        fail('EOPNOTSUPP', "nft 1.0.6 cannot update a map with a concatenated key in an ip6 table (netlink_gen_expr: Assertion `dreg < ctx->reg_low' failed)");
+      }
+      if (s.value) {
+        checkFamily(t, s.value);
+        checkL4Needs(s.value, l4);
+        const got = exprTypes(s.value);
+        if (got.join('.') !== m.decl.dataTypes!.join('.')) {
+          fail('EINVAL', `datatype mismatch, expected ${describeTypes(m.decl.dataTypes!)}, expression has type ${describeTypes(got)}`);
+        }
+        for (const p of selectorsOf(s.value)) {
+          if (p.kind === 'payload' && (p.proto === 'tcp' || p.proto === 'udp') && p.proto !== l4) {
+            fail('EINVAL', `conflicting protocols specified: ${l4 ?? 'none'} vs. ${p.proto}`);
+          }
         }
       }
       return;

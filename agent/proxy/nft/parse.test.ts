@@ -24,6 +24,7 @@ describe('nft syntax subset', () => {
     });
     expect(parseRule('meta l4proto tcp dnat ip addr . port to ip daddr . tcp dport . numgen random mod 3 map @eps comment "r:1"')[1]).toEqual({
       kind: 'dnat-map',
+      family: 'ip',
       key: {
         kind: 'concat',
         parts: [
@@ -63,7 +64,7 @@ describe('nft syntax subset', () => {
   });
 
   it('refuses what it does not know', () => {
-    expect(() => parseCommand('add rule ip t c ip6 daddr ::1 accept')).toThrow(NftSyntaxError);
+    expect(() => parseCommand('add rule ip t c ip6 nexthdr tcp accept')).toThrow(NftSyntaxError);
     expect(() => parseCommand('insert rule ip t c accept')).toThrow(NftSyntaxError);
     expect(() => parseCommand('add map ip t m { type ipv4_addr; }')).toThrow(/mapping data type/);
     expect(() => parseCommand('add chain ip t c { type nat hook nowhere priority 0; }')).toThrow(/unknown hook/);

@@ -6,6 +6,7 @@
  * writes that this parser does not understand fails a unit test instead of reaching a kernel.
  */
 import { canonLiteral, TYPE_NAMES, type NftType } from './types.js';
+import { parseCidr } from '../ip.js';
 
 /** A syntax error, with the column (0-based token index) when known. */
 export class NftSyntaxError extends Error {
@@ -50,9 +51,10 @@ export function tokenize(line: string): string[] {
 
 /** A header field, meta key, conntrack key or number generator: something that yields a value. */
 export type Selector =
-  | { kind: 'payload'; proto: 'ip' | 'th' | 'tcp' | 'udp'; field: 'saddr' | 'daddr' | 'sport' | 'dport' }
+  | { kind: 'payload'; proto: 'ip' | 'ip6' | 'th' | 'tcp' | 'udp'; field: 'saddr' | 'daddr' | 'sport' | 'dport' }
   | { kind: 'meta'; key: 'l4proto' | 'mark' }
   | { kind: 'ct'; key: 'state' | 'status' }
+  | { kind: 'ct-original'; field: 'ip saddr' | 'ip daddr' | 'ip6 saddr' | 'ip6 daddr' | 'proto-dst' }
   | { kind: 'numgen'; mod: number; offset: number };
 
 /** An expression: a selector, a concatenation of selectors, or a bitwise op with a constant. */
@@ -72,11 +74,12 @@ export type Stmt =
   | { kind: 'match'; left: Expr; op: 'eq' | 'ne'; right: Rhs }
   | { kind: 'verdict'; verdict: 'accept' | 'drop' | 'return' | 'continue' | 'jump' | 'goto'; target?: string }
   | { kind: 'vmap'; key: Expr; map: string }
-  | { kind: 'dnat-map'; key: Expr; map: string }
+  | { kind: 'dnat-map'; family: 'ip' | 'ip6'; key: Expr; map: string }
   | { kind: 'dnat-to'; addr: string; port?: number }
   | { kind: 'masquerade'; flags: string[] }
   | { kind: 'reject'; type: 'icmp' | 'tcp reset'; code?: string }
   | { kind: 'mark-set'; value: Expr }
+  | { kind: 'set-update'; set: string; key: Expr; timeoutSec?: number; value?: Expr }
   | { kind: 'counter' }
   | { kind: 'comment'; text: string };
 
@@ -88,11 +91,14 @@ export function exprTypes(e: Expr): NftType[] {
     case 'binop':
       return exprTypes(e.left);
     case 'payload':
-      return [e.proto === 'ip' && (e.field === 'saddr' || e.field === 'daddr') ? 'ipv4_addr' : 'inet_service'];
+      if (e.field === 'saddr' || e.field === 'daddr') return [e.proto === 'ip6' ? 'ipv6_addr' : 'ipv4_addr'];
+      return ['inet_service'];
     case 'meta':
       return [e.key === 'l4proto' ? 'inet_proto' : 'mark'];
     case 'ct':
       return [e.key === 'state' ? 'ct_state' : 'ct_status'];
+    case 'ct-original':
+      return [e.field === 'proto-dst' ? 'inet_service' : e.field.startsWith('ip6') ? 'ipv6_addr' : 'ipv4_addr'];
     case 'numgen':
       return ['integer'];
   }
@@ -111,6 +117,8 @@ export function formatExpr(e: Expr): string {
       return `meta ${e.key}`;
     case 'ct':
       return `ct ${e.key}`;
+    case 'ct-original':
+      return `ct original ${e.field}`;
     case 'numgen':
       return `numgen random mod ${e.mod}${e.offset ? ` offset ${e.offset}` : ''}`;
   }
@@ -140,10 +148,11 @@ class Cursor {
 function parseSelector(c: Cursor): Selector {
   const t = c.next('expression');
   switch (t) {
-    case 'ip': {
-      const f = c.next('ip field');
-      if (f !== 'saddr' && f !== 'daddr') throw new NftSyntaxError(`unsupported ip field ${f}`);
-      return { kind: 'payload', proto: 'ip', field: f };
+    case 'ip':
+    case 'ip6': {
+      const f = c.next(`${t} field`);
+      if (f !== 'saddr' && f !== 'daddr') throw new NftSyntaxError(`unsupported ${t} field ${f}`);
+      return { kind: 'payload', proto: t, field: f };
     }
     case 'th':
     case 'tcp':
@@ -158,6 +167,15 @@ function parseSelector(c: Cursor): Selector {
       return { kind: 'meta', key: k };
     }
     case 'ct': {
+      if (c.peek() === 'original') {
+        c.next();
+        const a = c.next('ct original key');
+        if (a === 'proto-dst') return { kind: 'ct-original', field: 'proto-dst' };
+        if (a !== 'ip' && a !== 'ip6') throw new NftSyntaxError(`unsupported ct original key ${a}`);
+        const f = c.next(`${a} field`);
+        if (f !== 'saddr' && f !== 'daddr') throw new NftSyntaxError(`unsupported ct original ${a} field ${f}`);
+        return { kind: 'ct-original', field: `${a} ${f}` };
+      }
       const k = c.next('ct key');
       if (k !== 'state' && k !== 'status') throw new NftSyntaxError(`unsupported ct key ${k}`);
       return { kind: 'ct', key: k };
@@ -179,7 +197,24 @@ function parseSelector(c: Cursor): Selector {
   }
 }
 
-const SELECTOR_START = new Set(['ip', 'th', 'tcp', 'udp', 'meta', 'ct', 'numgen']);
+const SELECTOR_START = new Set(['ip', 'ip6', 'th', 'tcp', 'udp', 'meta', 'ct', 'numgen']);
+
+/** Parses an nft time value (`10800s`, `3h`, `1h30m`, `500ms`) into whole seconds (rounded down). */
+export function parseNftDuration(text: string): number {
+  const re = /(\d+)(ms|d|h|m|s)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const n = Number(m[1]);
+    total += m[2] === 'd' ? n * 86400 : m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 's' ? n : n / 1000;
+    matched = re.lastIndex;
+  }
+  if (matched !== text.length || text.length === 0) {
+    if (/^\d+$/.test(text)) return Number(text);
+    throw new NftSyntaxError(`invalid time ${text}`);
+  }
+  return Math.floor(total);
+}
 
 /** Parses an expression: selector (`.` selector)*, or selector (`&`|`|`|`^`) constant. */
 function parseExpr(c: Cursor): Expr {
@@ -263,6 +298,24 @@ export function parseRuleTokens(toks: string[]): Stmt[] {
     } else if (t === 'dnat') {
       c.next();
       out.push(parseDnat(c));
+    } else if (t === 'update' || t === 'add') {
+      c.next();
+      const m = c.next('set');
+      if (!m.startsWith('@')) throw new NftSyntaxError('only named sets can be updated from the packet path');
+      c.expect('{');
+      const key = parseExpr(c);
+      let timeoutSec: number | undefined;
+      if (c.peek() === 'timeout') {
+        c.next();
+        timeoutSec = parseNftDuration(c.next('timeout'));
+      }
+      let value: Expr | undefined;
+      if (c.peek() === ':') {
+        c.next();
+        value = parseExpr(c);
+      }
+      c.expect('}');
+      out.push({ kind: 'set-update', set: m.slice(1), key, ...(timeoutSec !== undefined ? { timeoutSec } : {}), ...(value ? { value } : {}) });
     } else if (t === 'meta' && c.peek(1) === 'mark' && c.peek(2) === 'set') {
       c.next();
       c.next();
@@ -291,9 +344,9 @@ export function parseRuleTokens(toks: string[]): Stmt[] {
 }
 
 function parseDnat(c: Cursor): Stmt {
-  // `dnat ip addr . port to <expr> map @name`  |  `dnat to a.b.c.d[:port]`
-  if (c.peek() === 'ip') {
-    c.next();
+  // `dnat ip|ip6 addr . port to <expr> map @name`  |  `dnat to a.b.c.d[:port]`
+  if (c.peek() === 'ip' || c.peek() === 'ip6') {
+    const family = c.next() as 'ip' | 'ip6';
     c.expect('addr');
     c.expect('.');
     c.expect('port');
@@ -302,7 +355,7 @@ function parseDnat(c: Cursor): Stmt {
     c.expect('map');
     const m = c.next('map');
     if (!m.startsWith('@')) throw new NftSyntaxError('only named maps are supported in dnat');
-    return { kind: 'dnat-map', key, map: m.slice(1) };
+    return { kind: 'dnat-map', family, key, map: m.slice(1) };
   }
   c.expect('to');
   const target = c.next('address');
@@ -334,8 +387,12 @@ export interface SetDecl {
   keyTypes: NftType[];
   /** Datatype of each part of the value (maps only); `['verdict']` for verdict maps. */
   dataTypes: NftType[] | null;
-  /** Set flags, sorted (e.g. `interval`, `timeout`). */
+  /** Set flags, sorted (e.g. `dynamic`, `timeout`). */
   flags: string[];
+  /** `size`, when declared. */
+  size?: number;
+  /** Default element `timeout` in seconds, when declared. */
+  timeoutSec?: number;
   /** The comment, if any. */
   comment?: string;
 }
@@ -419,6 +476,8 @@ function parseSetBody(c: Cursor, obj: 'set' | 'map'): SetDecl {
   let decl = '';
   const flags: string[] = [];
   let comment: string | undefined;
+  let size: number | undefined;
+  let timeoutSec: number | undefined;
   for (;;) {
     const t = c.next("'}'");
     if (t === '}') break;
@@ -449,13 +508,26 @@ function parseSetBody(c: Cursor, obj: 'set' | 'map'): SetDecl {
       }
     } else if (t === 'comment') {
       comment = parseString(c.next('comment'));
+    } else if (t === 'size') {
+      size = Number(c.next('size'));
+      if (!Number.isInteger(size) || size < 1) throw new NftSyntaxError('set size must be a positive integer');
+    } else if (t === 'timeout') {
+      timeoutSec = parseNftDuration(c.next('timeout'));
     } else throw new NftSyntaxError(`syntax error, unexpected ${t}`);
   }
   if (!keyTypes) throw new NftSyntaxError(`${obj} definition does not specify key`);
   if (obj === 'map' && !dataTypes) throw new NftSyntaxError('map definition does not specify mapping data type');
   if (obj === 'set' && dataTypes) throw new NftSyntaxError('set definition must not specify a data type');
   flags.sort();
-  return { decl, keyTypes, dataTypes, flags, ...(comment !== undefined ? { comment } : {}) };
+  return {
+    decl,
+    keyTypes,
+    dataTypes,
+    flags,
+    ...(comment !== undefined ? { comment } : {}),
+    ...(size !== undefined ? { size } : {}),
+    ...(timeoutSec !== undefined ? { timeoutSec } : {}),
+  };
 }
 
 function parseElements(c: Cursor): ElementText[] {
@@ -572,11 +644,11 @@ export function normalizeRuleText(text: string): string {
   return joinTokens(tokenize(text));
 }
 
-/** Checks a literal against a type; prefixes are accepted for `ipv4_addr`. */
+/** Checks a literal against a type; prefixes are accepted for addresses. */
 export function literalMatchesType(type: NftType, text: string): boolean {
-  if (type === 'ipv4_addr' && text.includes('/')) {
-    const [a, l] = text.split('/');
-    return canonLiteral('ipv4_addr', a) !== undefined && /^\d{1,2}$/.test(l) && Number(l) <= 32;
+  if ((type === 'ipv4_addr' || type === 'ipv6_addr') && text.includes('/')) {
+    const c = parseCidr(text);
+    return c !== undefined && c.family === (type === 'ipv4_addr' ? 'IPv4' : 'IPv6');
   }
   return canonLiteral(type, text) !== undefined;
 }

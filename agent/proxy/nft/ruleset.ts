@@ -11,7 +11,7 @@ import type { NftType } from './types.js';
 
 export type { BaseChainSpec, SetDecl } from './parse.js';
 
-/** Address family of a table. Skiff writes `ip` today and reserves `ip6`. */
+/** Address family of a table: `ip` for IPv4, `ip6` for IPv6. */
 export type Family = 'ip' | 'ip6';
 
 /** A chain: base-chain hook properties (for base chains) and its rules, in order. */
@@ -58,11 +58,32 @@ export interface SetState {
   flags: string[];
 }
 
+/** Kernel handles of a table's objects: they change when an object is deleted and re-created. */
+export interface Handles {
+  table: number;
+  chains: Map<string, number>;
+  sets: Map<string, number>;
+}
+
 /** The state of one table, as listed from the kernel or as last applied. */
 export interface TableState {
   chains: Map<string, ChainState>;
   sets: Map<string, SetState>;
   elements: Map<string, Map<string, string>>;
+  /** Handles, when known from a listing. */
+  handles?: Handles;
+}
+
+/**
+ * A table's structure without rules or elements (`nft -j list chains`, `nft -j -t list
+ * sets|maps`): cheap to read at any size, used to verify that nobody deleted or re-created the
+ * table, a chain or a set (their handles change). Changes to rules or single elements are
+ * caught by the periodic full reconcile. `handles.table` is -1 (listing tables is not cheap).
+ */
+export interface StructureListing {
+  chains: Map<string, { base?: BaseChainSpec }>;
+  sets: Map<string, SetState>;
+  handles: Handles;
 }
 
 /** Declares a set or map from its body text, e.g. `defineSet('map', 'm', '{ type … : verdict; }')`. */
@@ -87,14 +108,28 @@ export function hashFromComment(comment: string | undefined): string | null {
   return comment && comment.startsWith(COMMENT_PREFIX) ? comment.slice(COMMENT_PREFIX.length) : null;
 }
 
+/** Flags as compared: nft 1.0.6's JSON leaves out `dynamic`, so it is not compared. */
+function comparableFlags(flags: readonly string[]): string {
+  return flags.filter((f) => f !== 'dynamic').join(',');
+}
+
 /** True when two set declarations are the same as far as the kernel can tell. */
 export function sameSetState(a: SetState, b: SetState): boolean {
   return (
     a.kind === b.kind &&
     a.keyTypes.join('.') === b.keyTypes.join('.') &&
     (a.dataTypes ?? []).join('.') === (b.dataTypes ?? []).join('.') &&
-    a.flags.join(',') === b.flags.join(',')
+    comparableFlags(a.flags) === comparableFlags(b.flags)
   );
+}
+
+/**
+ * True for sets whose elements the packet path writes (`flags dynamic`, e.g. the
+ * session-affinity maps): they are declared by the ruleset but their elements are not desired
+ * state, so diffs never touch them.
+ */
+export function isDynamicSet(s: SetSpec | SetState): boolean {
+  return ('decl' in s ? s.decl.flags : s.flags).includes('dynamic');
 }
 
 /** The {@link SetState} of a declared set. */

@@ -4,31 +4,39 @@
  * priority order, and evaluates the parsed rules the way the kernel does for the first
  * packet of a connection (conntrack state `new`):
  *
- *   from a pod:   prerouting → (routing) → forward → postrouting
+ *   from a pod or an outside client:
+ *                 prerouting → (routing) → forward → postrouting
  *                                       ↘ input (when the destination is a local address)
  *   from the host: output → postrouting
  *
+ * IPv4 packets see `ip` (and `inet`) tables, IPv6 packets `ip6` (and `inet`) tables. A
+ * packet-path `update @set { … }` writes into the FakeNft, so a second trace from the same
+ * client sees what the first one recorded (session affinity).
  * `numgen random mod N` draws from an injectable source, so tests can check the spread;
  * {@link PacketTracer.distribution} enumerates every draw and returns exact probabilities.
  */
 import type { FakeChain, FakeNft, FakeRule, FakeTable } from './fake.js';
 import type { Expr, Rhs, Selector, Stmt, BaseChainSpec } from './parse.js';
-import { canonLiteral, formatIPv4, parseIPv4, parseIPv4Prefix, prefixContains, protoNumber, verdictTarget } from './types.js';
+import { canonLiteral, protoNumber, verdictTarget } from './types.js';
 import { exprTypes } from './parse.js';
+import { canonicalIP, cidrContains, ipFamilyOf, parseCidr } from '../ip.js';
 
 /** A packet to trace: the first packet of a new connection. */
 export interface TracePacket {
-  /** Source IPv4 address. */
+  /** Source address (IPv4 or IPv6; both addresses of one family). */
   src: string;
-  /** Destination IPv4 address. */
+  /** Destination address. */
   dst: string;
   protocol: 'tcp' | 'udp';
   /** Destination port. */
   dport: number;
   /** Source port; defaults to 40000. */
   sport?: number;
-  /** Where the packet comes from: a pod (arrives on an interface) or the host itself. */
-  from: 'pod' | 'host';
+  /**
+   * Where the packet comes from: a pod or an outside client (both arrive on an interface)
+   * or the host itself.
+   */
+  from: 'pod' | 'external' | 'host';
 }
 
 /** Where a traced packet ends up. */
@@ -61,8 +69,12 @@ export interface TraceOptions {
 type Outcome = { kind: 'continue' } | { kind: 'return' } | { kind: 'accept' } | { kind: 'drop' } | { kind: 'reject'; how: string };
 
 interface Ctx {
-  saddr: number;
-  daddr: number;
+  family: 'ip' | 'ip6';
+  saddr: string;
+  daddr: string;
+  /** The original destination (conntrack's `ct original`). */
+  origDaddr: string;
+  origDport: number;
   proto: 'tcp' | 'udp';
   sport: number;
   dport: number;
@@ -84,14 +96,20 @@ export class PacketTracer {
 
   /** Traces one packet. */
   trace(pkt: TracePacket, opts: TraceOptions = {}): TraceResult {
-    const saddr = parseIPv4(pkt.src);
-    const daddr = parseIPv4(pkt.dst);
-    if (saddr === undefined || daddr === undefined) throw new Error('tracer: src and dst must be IPv4 addresses');
+    const saddr = canonicalIP(pkt.src);
+    const daddr = canonicalIP(pkt.dst);
+    const fam = ipFamilyOf(pkt.src);
+    if (saddr === undefined || daddr === undefined || fam !== ipFamilyOf(pkt.dst)) {
+      throw new Error('tracer: src and dst must be addresses of one family');
+    }
     const random = opts.random ?? Math.random;
     const draw = opts.choose ?? ((mod: number) => Math.min(mod - 1, Math.floor(random() * mod)));
     const ctx: Ctx = {
+      family: fam === 'IPv6' ? 'ip6' : 'ip',
       saddr,
       daddr,
+      origDaddr: daddr,
+      origDport: pkt.dport,
       proto: pkt.protocol,
       sport: pkt.sport ?? 40000,
       dport: pkt.dport,
@@ -102,10 +120,10 @@ export class PacketTracer {
       hook: '',
       draw,
     };
-    const local = new Set((opts.localAddresses ?? []).map((a) => parseIPv4(a)));
+    const local = new Set((opts.localAddresses ?? []).map((a) => canonicalIP(a)));
     const hooks: BaseChainSpec['hook'][] = [];
-    if (pkt.from === 'pod') hooks.push('prerouting');
-    else hooks.push('output');
+    if (pkt.from === 'host') hooks.push('output');
+    else hooks.push('prerouting');
     for (let i = 0; i < hooks.length; i++) {
       const out = this.runHook(hooks[i], ctx);
       if (out) return this.result(ctx, out.kind === 'drop' ? 'drop' : 'reject', out.kind === 'reject' ? out.how : undefined);
@@ -149,7 +167,7 @@ export class PacketTracer {
       ...(ctx.dnat ? { dnat: ctx.dnat } : {}),
       masquerade: ctx.masquerade,
       ...(how ? { reject: how } : {}),
-      dst: formatIPv4(ctx.daddr),
+      dst: ctx.daddr,
       dport: ctx.dport,
       path: ctx.path,
     };
@@ -160,7 +178,7 @@ export class PacketTracer {
     const chains: Array<{ t: FakeTable; c: FakeChain }> = [];
     for (const name of this.nft.tableNames()) {
       const [family, tname] = name.split(' ');
-      if (family !== 'ip') continue;
+      if (family !== ctx.family && family !== 'inet') continue;
       const t = this.nft.table(family, tname)!;
       for (const c of t.chains.values()) if (c.base?.hook === hook) chains.push({ t, c });
     }
@@ -174,7 +192,7 @@ export class PacketTracer {
       if (out.kind === 'reject') return out;
       if (ctx.dnat && ctx.dnat !== before) {
         // NAT is applied when the chain returns: the destination changes for later hooks.
-        ctx.daddr = parseIPv4(ctx.dnat.ip)!;
+        ctx.daddr = ctx.dnat.ip;
         ctx.dport = ctx.dnat.port;
         ctx.ctStatus.add('dnat');
       }
@@ -246,6 +264,12 @@ export class PacketTracer {
         ctx.dnat = { ip, port: Number(port) };
         return { kind: 'accept' };
       }
+      case 'set-update': {
+        const key = this.evalExpr(s.key, ctx);
+        const value = s.value ? this.evalExpr(s.value, ctx) : '';
+        this.nft.packetPathUpdate(t.family, t.name, s.set, key, value, s.timeoutSec);
+        return undefined;
+      }
       case 'dnat-to':
         ctx.dnat = { ip: s.addr, port: s.port ?? ctx.dport };
         return { kind: 'accept' };
@@ -273,9 +297,9 @@ export class PacketTracer {
     const type = exprTypes(left)[0];
     const items = right.kind === 'literal' ? [right.text] : right.items;
     return items.some((item) => {
-      if (type === 'ipv4_addr' && item.includes('/')) {
-        const p = parseIPv4Prefix(item);
-        return p !== undefined && prefixContains(p, parseIPv4(value)!);
+      if ((type === 'ipv4_addr' || type === 'ipv6_addr') && item.includes('/')) {
+        const p = parseCidr(item);
+        return p !== undefined && cidrContains(p, value);
       }
       return canonLiteral(type, item) === value;
     });
@@ -284,9 +308,12 @@ export class PacketTracer {
   private evalSelector(s: Selector, ctx: Ctx): string {
     switch (s.kind) {
       case 'payload':
-        if (s.proto === 'ip') return formatIPv4(s.field === 'saddr' ? ctx.saddr : ctx.daddr);
+        if (s.proto === 'ip' || s.proto === 'ip6') return s.field === 'saddr' ? ctx.saddr : ctx.daddr;
         if (s.proto !== 'th' && s.proto !== ctx.proto) throw RULE_BREAK;
         return String(s.field === 'sport' ? ctx.sport : ctx.dport);
+      case 'ct-original':
+        if (s.field === 'proto-dst') return String(ctx.origDport);
+        return s.field.endsWith('saddr') ? ctx.saddr : ctx.origDaddr;
       case 'meta':
         return s.key === 'l4proto' ? canonLiteral('inet_proto', String(protoNumber(ctx.proto)))! : String(ctx.mark);
       case 'ct':

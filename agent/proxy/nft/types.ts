@@ -7,7 +7,9 @@
  * `10.96.0.10 . tcp . 80`, so elements compare as plain strings.
  */
 
-/** The nftables datatypes Skiff emits. `ipv6_addr` is reserved for the `ip6` table. */
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../ip.js';
+
+/** The nftables datatypes Skiff emits (`ipv6_addr` in the `ip6` table). */
 export type NftType =
   | 'ipv4_addr'
   | 'ipv6_addr'
@@ -30,28 +32,7 @@ export function protoNumber(name: string): number | undefined {
   return PROTO_BY_NAME[name];
 }
 
-/** Parses a dotted-quad IPv4 address into an unsigned 32-bit number, or undefined. */
-export function parseIPv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const b = Number(m[i]);
-    if (b > 255) return undefined;
-    n = n * 256 + b;
-  }
-  return n;
-}
-
-/** Prints an unsigned 32-bit number as a dotted quad. */
-export function formatIPv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** True when `text` is a canonical-or-parseable IPv4 address. */
-export function isIPv4(text: string): boolean {
-  return parseIPv4(text) !== undefined;
-}
+export { parseIPv4, formatIPv4, isIPv4 } from '../ip.js';
 
 /** An IPv4 prefix, `a.b.c.d/len`. */
 export interface IPv4Prefix {
@@ -99,8 +80,10 @@ export function canonLiteral(type: NftType, text: string): string | undefined {
       const n = parseIPv4(text);
       return n === undefined ? undefined : formatIPv4(n);
     }
-    case 'ipv6_addr':
-      return /^[0-9a-fA-F:.]+$/.test(text) && text.includes(':') ? text.toLowerCase() : undefined;
+    case 'ipv6_addr': {
+      const g = parseIPv6(text);
+      return g ? formatIPv6(g) : undefined;
+    }
     case 'inet_proto': {
       if (text in PROTO_BY_NAME) return text;
       const n = parseUnsigned(text, 255);

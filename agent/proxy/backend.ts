@@ -1,0 +1,48 @@
+/**
+ * The seam between the backend-independent proxier (tracker, runner, health, conntrack,
+ * health checks, metrics) and a packet-filter backend (nftables in `nft-backend.ts`,
+ * iptables in `iptables/backend.ts`). A backend keeps its own desired state: it is handed
+ * only the Services that changed, and must be able to converge from any kernel state after a
+ * failed sync.
+ */
+import type { ServicePortState } from './model.js';
+import type { SyncReason } from './runner.js';
+
+/** What one sync asks of a backend. */
+export interface BackendSyncInput {
+  reason: SyncReason;
+  /** Services changed since the last sync (`ns/name` → its ports now; empty: gone). */
+  changed: ReadonlyMap<string, readonly ServicePortState[]>;
+  /** Node addresses that accept NodePorts (both families). */
+  nodePortIPs: readonly string[];
+}
+
+/** What a backend wrote in one sync. */
+export interface Transaction {
+  /** The script written (nft statements, or iptables-restore input); empty when nothing changed. */
+  text: string;
+  /** True when chains, rules or set declarations changed (not only elements). */
+  structural: boolean;
+  /** Elements (nftables) or rules (iptables) added, value changes included. */
+  elementAdds: number;
+  /** Elements (nftables) or chains flushed/deleted (iptables), value changes included. */
+  elementDeletes: number;
+}
+
+/** A backend's report of one successful sync. */
+export interface BackendSyncResult {
+  /** True when the kernel was read back and everything compared. */
+  full: boolean;
+  transaction: Transaction;
+}
+
+/** A packet-filter backend. */
+export interface ProxyBackend {
+  readonly mode: 'nftables' | 'iptables';
+  /** Applies the changes atomically; throws (leaving the previous rules whole) on failure. */
+  sync(input: BackendSyncInput): Promise<BackendSyncResult>;
+  /** Deletes everything this backend owns (tables, chains, jump rules); idempotent. */
+  cleanup(): Promise<void>;
+  /** Removes what the other mode may have left behind (best effort, once at start). */
+  cleanupOtherMode?(): Promise<void>;
+}
