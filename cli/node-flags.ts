@@ -1,8 +1,10 @@
 /**
  * The Node.js (V8) flags `skiff agent` runs with, read from `cli/agent-node-flags` so that
  * `bin/skiff` (systemd's ExecStart), `skiff up` and the test harnesses start the agent the
- * same way. A small young generation (`--max-semi-space-size=1`, MiB) keeps the agent's
- * resident set down at a small CPU cost; see bench/RESULTS.md.
+ * same way. They trade a little CPU for resident memory (a 1 MiB young generation, no
+ * TurboFan tier-up of undici's WebAssembly HTTP parser, V8's memory-constrained mode); the
+ * file explains each one and bench/RESULTS.md has the measurements. Lines starting with `#`
+ * are comments.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

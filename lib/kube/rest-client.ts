@@ -2,8 +2,16 @@
  * The HTTP implementation of {@link KubeClient}: JSON over HTTPS with undici, kubeconfig
  * credentials (x509 client certificates or a bearer token), a client-side token bucket
  * (kubeAPIQPS / kubeAPIBurst), and streaming watches (newline-delimited JSON events).
+ *
+ * Memory: only the two parts of undici the client uses are loaded, its `Agent` (connection
+ * pools) and its request API. `import 'undici'` would also load fetch, WebSocket,
+ * EventSource, the HTTP cache, the mock agents and every interceptor: about 60 more modules
+ * and ~7 MiB of resident memory in the agent for code it never runs (bench/RESULTS.md).
+ * These are undici's own files, required as undici's index does (v7 layout,
+ * `lib/dispatcher/agent.js` and `lib/api/index.js`); `rest-client.int.test.ts` drives them.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import type { Status } from 'kubernetes-types/meta/v1.js';
 import { AbortedError, UnavailableError } from '../errors.js';
 import { realClock, type Clock } from '../clock.js';
@@ -24,6 +32,22 @@ import {
   type WatchStream,
   type WriteOptions,
 } from './client.js';
+
+const requireUndici = createRequire(import.meta.url);
+const Agent = requireUndici('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+/** undici's `Dispatcher.prototype.request` (the index attaches it to every dispatcher). */
+const undiciRequest = (requireUndici('undici/lib/api/index.js') as { request: (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> }).request;
+
+/**
+ * Default {@link RestClientOptions.maxConnections}. kubelet (client-go) multiplexes every
+ * request and watch over one HTTP/2 connection; undici speaks HTTP/1.1 here (its HTTP/2
+ * client is experimental), so a burst of requests (30 pods' status patches, events and
+ * secret reads) opened one TLS connection per concurrent request, ~60 per client, each with
+ * its OpenSSL state and buffers. 16 kept the agent's peak RSS 4–5 MiB lower with the same
+ * pod-startup times (bench/RESULTS.md); 16 concurrent requests of a few ms each still serve
+ * far more than the 50 QPS the client-side limiter allows.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 16;
 
 /** The apiserver could not be reached (connection refused, reset, TLS failure, timeout). */
 export class ApiConnectionError extends UnavailableError {
@@ -46,6 +70,12 @@ export interface RestClientOptions {
   burst?: number;
   /** Timeout of a non-watch request, ms. Default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * Most connections open at once for requests other than watches (HTTP/1.1: one request
+   * per connection); more requests wait for a free one. Default {@link DEFAULT_MAX_CONNECTIONS}.
+   * Watches have a pool of their own, one connection each, so they never hold up requests.
+   */
+  maxConnections?: number;
   userAgent?: string;
   clock?: Clock;
 }
@@ -78,30 +108,36 @@ function writeQuery(o: WriteOptions | undefined): Query {
 
 /** Talks to one apiserver over HTTP(S). */
 export class RestClient implements KubeClient {
+  /** Pool of short requests (at most `maxConnections`), and the pool of watches. */
   private readonly dispatcher: Dispatcher;
+  private readonly watchDispatcher: Dispatcher;
   private readonly limiter: RateLimiter;
   private readonly base: string;
+  /** `scheme://host:port` of the server, and its path prefix (usually empty). */
+  private readonly origin: string;
+  private readonly prefix: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
 
   constructor(opts: RestClientOptions) {
     const c = opts.credentials;
     this.base = c.server.replace(/\/+$/, '');
+    const url = new URL(this.base);
+    this.origin = url.origin;
+    this.prefix = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
-    this.dispatcher = new Agent({
-      connect: {
-        ca: c.ca,
-        cert: c.cert,
-        key: c.key,
-        rejectUnauthorized: !c.insecureSkipTlsVerify,
-        servername: c.tlsServerName,
-      },
-      // Watches stream for minutes; the server's timeoutSeconds ends them.
-      bodyTimeout: 0,
-      headersTimeout: this.timeoutMs,
-      keepAliveTimeout: 30_000,
-      connections: 64,
-    });
+    const connect = {
+      ca: c.ca,
+      cert: c.cert,
+      key: c.key,
+      rejectUnauthorized: !c.insecureSkipTlsVerify,
+      servername: c.tlsServerName,
+    };
+    // Requests are bounded by their AbortSignal (requestTimeoutMs), not by undici's timers.
+    this.dispatcher = new Agent({ connect, bodyTimeout: 0, headersTimeout: this.timeoutMs, keepAliveTimeout: 30_000, connections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS });
+    // Watches stream for minutes; the server's timeoutSeconds ends them. No connection limit:
+    // each watch holds its connection for its whole life.
+    this.watchDispatcher = new Agent({ connect, bodyTimeout: 0, headersTimeout: this.timeoutMs, keepAliveTimeout: 30_000 });
     this.limiter = new TokenBucket(opts.qps ?? 50, opts.burst ?? 100, opts.clock ?? realClock);
     this.headers = {
       'user-agent': opts.userAgent ?? 'skiff/0.1.0 (linux/amd64)',
@@ -112,7 +148,7 @@ export class RestClient implements KubeClient {
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await Promise.all([this.dispatcher.close(), this.watchDispatcher.close()]);
   }
 
   /** GETs an arbitrary path (discovery, /version) and parses JSON. */
@@ -176,7 +212,7 @@ export class RestClient implements KubeClient {
     await this.limiter.acquire(ac.signal);
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(this.base + path, { dispatcher: this.dispatcher, method: 'GET', headers: this.headers, signal: ac.signal });
+      res = await undiciRequest.call(this.watchDispatcher, { origin: this.origin, path: this.prefix + path, method: 'GET', headers: this.headers, signal: ac.signal });
     } catch (err) {
       opts?.signal?.removeEventListener('abort', onOuterAbort);
       if (opts?.signal?.aborted) throw new AbortedError(`watch ${path} aborted`, { cause: err });
@@ -224,7 +260,7 @@ export class RestClient implements KubeClient {
     const sig = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(this.base + path, { dispatcher: this.dispatcher, method: method as Dispatcher.HttpMethod, headers, body, signal: sig });
+      res = await undiciRequest.call(this.dispatcher, { origin: this.origin, path: this.prefix + path, method: method as Dispatcher.HttpMethod, headers, body, signal: sig });
     } catch (err) {
       if (signal?.aborted) throw new AbortedError(`${method} ${path} aborted`, { cause: err });
       throw this.wrapNetworkError(err, method, path);
