@@ -4,12 +4,11 @@
  * `lifecycle-hooks/`); tests may pass their own.
  */
 import type { Container, LifecycleHandler, Node, Pod } from 'kubernetes-types/core/v1.js';
-import type { Clock } from '../../lib/clock.js';
-import type { EventRecorder } from '../events/index.js';
-import type { LinuxContainerResources, Mount, RuntimeService } from '../runtime/index.js';
+import type { LinuxContainerResources, Mount } from '../runtime/index.js';
 import type { AdmitResult } from './admission/index.js';
+import type { HandlerContext } from './lifecycle-hooks/index.js';
 import type { MountedVolume } from './volumes/index.js';
-import type { ProbeChangeEvent } from './probes/index.js';
+import type { ProbeManager } from './probes/index.js';
 
 /** Prepares and removes pod volumes and the pod directory. */
 export interface PodVolumes {
@@ -27,31 +26,11 @@ export interface PodCgroups {
   listPods(): Promise<string[]>;
 }
 
-/** Container probes. */
-export interface PodProbes {
-  syncPod(pod: Pod, running: Map<string, { containerId: string; startedAt: number }>): void;
-  removePod(podUid: string): void;
-  readiness(podUid: string, container: string): boolean | undefined;
-  started(podUid: string, container: string): boolean | undefined;
-  onChange(cb: (ev: ProbeChangeEvent) => void): void;
-  stop(): void;
-}
+/** Container probes: the {@link ProbeManager} methods the core calls. */
+export type PodProbes = Pick<ProbeManager, 'syncPod' | 'removePod' | 'readiness' | 'started' | 'onChange' | 'stop'>;
 
 /** Runs a lifecycle handler (postStart, preStop); rejects with the kubelet-style message. */
-export type HookRunner = (
-  handler: LifecycleHandler,
-  ctx: {
-    pod: Pod;
-    containerId: string;
-    podIP?: string;
-    runtime: RuntimeService;
-    timeoutSeconds: number;
-    signal?: AbortSignal;
-    container?: Container;
-    clock?: Clock;
-    events?: EventRecorder;
-  },
-) => Promise<void>;
+export type HookRunner = (handler: LifecycleHandler, ctx: HandlerContext) => Promise<void>;
 
 /** Pod admission on first sight. */
 export type PodAdmitter = (pod: Pod, ctx: { node: Node; activePods: Pod[] }) => AdmitResult;

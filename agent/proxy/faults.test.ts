@@ -36,7 +36,7 @@ describe('bad input', () => {
   it('skips a malformed port, reports it once as a Warning Event, and applies the rest', async () => {
     const { p, events, tracer } = setup();
     const bad = makeService({ name: 'web', clusterIP: '10.96.0.10', ports: [{ name: 'ok', port: 80 }, { name: 'bad', port: 70000 }, { name: 'proto', port: 81, protocol: 'ICMP' }] });
-    bad.metadata!.uid = 'uid-web';
+    Object.assign(bad.metadata!, { uid: 'uid-web' });
     p.onServiceUpsert(bad);
     p.onEndpointSliceUpsert(makeSlice({ service: 'web', ports: [{ name: 'ok', port: 8080 }], endpoints: ['10.244.0.2'] }));
     p.onServiceUpsert(makeService({ name: 'other', clusterIP: '10.96.0.11', ports: [{ port: 80 }] }));

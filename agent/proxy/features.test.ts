@@ -61,7 +61,7 @@ describe('NodePort, externalIPs and load-balancer IPs', () => {
       svc('web', (x) => {
         x.spec!.type = 'LoadBalancer';
         x.spec!.externalIPs = ['203.0.113.5'];
-        x.status = { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } };
+        Object.assign(x, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } });
       }, [{ name: 'http', port: 80, nodePort: 30080 }]),
     );
     s.p.onEndpointSliceUpsert(makeSlice({ service: 'web', ports: [{ name: 'http', port: 8080 }], endpoints: [local('10.244.0.2'), remote('10.244.1.2')] }));
@@ -131,7 +131,7 @@ describe('traffic policies', () => {
         x.spec!.type = 'LoadBalancer';
         x.spec!.externalTrafficPolicy = 'Local';
         x.spec!.healthCheckNodePort = 32000;
-        x.status = { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } };
+        Object.assign(x, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } });
       }, [{ name: 'http', port: 80, nodePort: 30080 }]),
     );
     s.p.onEndpointSliceUpsert(makeSlice({ service: 'web', ports: [{ name: 'http', port: 8080 }], endpoints: eps }));

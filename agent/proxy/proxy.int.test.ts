@@ -67,13 +67,13 @@ const SERVICES = (): Service[] => [
   service('np', '10.96.0.21', [{ port: 9001, nodePort: 30080 }], (s) => {
     s.spec!.type = 'LoadBalancer';
     s.spec!.externalIPs = ['203.0.113.5'];
-    s.status = { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } };
+    Object.assign(s, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } });
   }),
   service('local', '10.96.0.22', [{ port: 9001, nodePort: 30081 }], (s) => {
     s.spec!.type = 'LoadBalancer';
     s.spec!.externalTrafficPolicy = 'Local';
     s.spec!.healthCheckNodePort = hcPort;
-    s.status = { loadBalancer: { ingress: [{ ip: '198.51.100.8' }] } };
+    Object.assign(s, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.8' }] } } });
   }),
   service('itp', '10.96.0.30', [{ port: 9001 }], (s) => (s.spec!.internalTrafficPolicy = 'Local')),
   service('sticky', '10.96.0.40', [{ port: 9001 }], (s) => {
@@ -225,7 +225,7 @@ describe.skipIf(skipReason !== undefined)(`proxy with real nft and traffic in ne
     await proxier.syncNow();
     r = await fetch(`http://127.0.0.1:${hcPort}/`);
     expect(r.status).toBe(503);
-    expect((await r.json()).localEndpoints).toBe(0);
+    expect(((await r.json()) as { localEndpoints: number }).localEndpoints).toBe(0);
     expect(await topo.tcpMany(topo.out, topo.nodeIP, 30081, 1)).toEqual(['timeout']);
     expect(names(await topo.tcpMany(topo.pods[1].ns, '10.96.0.22', 9001, 3))).toEqual(new Set(['pod3']));
     setSlice(proxier, makeSlice({ service: 'local', ports: [{ port: 9001 }], endpoints: [on(1), on(2), on(3)] }));

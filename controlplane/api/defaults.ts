@@ -12,6 +12,7 @@ import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { KubeObject } from '../../lib/kube/client.js';
 import type { ResourceType } from '../../lib/kube/resources.js';
+import { computePodQos, type QOSClass } from '../../lib/kube/qos.js';
 import { parseQuantity } from './quantity.js';
 
 /** Options of {@link applyDefaults}. */
@@ -158,37 +159,11 @@ function tolerates(ts: Toleration[], key: string): boolean {
 /**
  * The QoS class of a pod, as `qos.GetPodQOS` computes it: `Guaranteed` when every container
  * has cpu and memory limits equal to its requests, `BestEffort` when no container has any
- * cpu/memory request or limit, `Burstable` otherwise.
+ * cpu/memory request or limit, `Burstable` otherwise. Quantities are compared as parsed (no
+ * rounding to millicores or bytes); a malformed one counts as 0.
  */
-export function computeQosClass(pod: Pod): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const spec = pod.spec;
-  const containers = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])];
-  const requests: Record<string, number> = {};
-  const limits: Record<string, number> = {};
-  let isGuaranteed = true;
-  const supported = new Set(['cpu', 'memory']);
-  for (const c of containers) {
-    for (const [k, v] of Object.entries(c.resources?.requests ?? {})) {
-      if (!supported.has(k)) continue;
-      const n = parseQuantity(v) ?? 0;
-      if (n !== 0) requests[k] = (requests[k] ?? 0) + n;
-    }
-    const seenLimits = new Set<string>();
-    for (const [k, v] of Object.entries(c.resources?.limits ?? {})) {
-      if (!supported.has(k)) continue;
-      const n = parseQuantity(v) ?? 0;
-      if (n !== 0) {
-        seenLimits.add(k);
-        limits[k] = (limits[k] ?? 0) + n;
-      }
-    }
-    if (!seenLimits.has('cpu') || !seenLimits.has('memory')) isGuaranteed = false;
-  }
-  if (Object.keys(requests).length === 0 && Object.keys(limits).length === 0) return 'BestEffort';
-  if (isGuaranteed) {
-    for (const [k, v] of Object.entries(requests)) if (limits[k] !== v) isGuaranteed = false;
-  }
-  return isGuaranteed && Object.keys(limits).length === Object.keys(requests).length ? 'Guaranteed' : 'Burstable';
+export function computeQosClass(pod: Pod): QOSClass {
+  return computePodQos(pod, (_name, q) => parseQuantity(q) ?? 0);
 }
 
 function defaultPod(pod: Pod, create: boolean): void {

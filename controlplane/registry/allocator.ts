@@ -5,6 +5,9 @@
  * prefers the upper band (KEP-3070 / KEP-3668), falling back to the lower one.
  */
 import { InvalidInputError } from '../../lib/errors.js';
+import { formatIPv4, parseIPv4 } from '../../lib/net/ip.js';
+
+export { formatIPv4, parseIPv4 };
 
 /** Result of allocating a specific value. */
 export type AllocateResult = 'ok' | 'taken' | 'out-of-range';
@@ -62,20 +65,6 @@ class OffsetAllocator {
   get count(): number {
     return this.used.size;
   }
-}
-
-/** Parses dotted IPv4 to a 32-bit number, or undefined. */
-export function parseIPv4(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3];
-}
-
-/** Formats a 32-bit number as dotted IPv4. */
-export function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 /** Parses `a.b.c.d/len` into its network address and prefix length. */

@@ -119,7 +119,7 @@ describe('registry via the in-process client', () => {
     });
 
     it('generates names with 5 random lower-case alphanumerics', async () => {
-      const a = await api.client.create(ConfigMaps, { ...cm(''), metadata: { generateName: 'web-', namespace: 'default' } });
+      const a: ConfigMap = await api.client.create(ConfigMaps, { ...cm(''), metadata: { generateName: 'web-', namespace: 'default' } });
       expect(a.metadata!.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     });
 
@@ -149,7 +149,7 @@ describe('registry via the in-process client', () => {
     });
 
     it('resets pod status to Pending with a QoS class and runs pod admission', async () => {
-      const p = await api.client.create(Pods, { ...pod('p'), status: { phase: 'Running' } });
+      const p: Pod = await api.client.create(Pods, { ...pod('p'), status: { phase: 'Running' } });
       expect(p.status!.phase).toBe('Pending');
       expect(p.status!.qosClass).toBe('BestEffort');
       expect(p.spec!.serviceAccountName).toBe('default');
@@ -412,7 +412,7 @@ describe('registry via the in-process client', () => {
       expect(h.spec!.clusterIPs).toEqual(['None']);
       const a = await api.client.create(Services, svc('a'));
       const { clusterIP: _c, clusterIPs: _cs, ...rest } = a.spec!;
-      const u = await api.client.update(Services, { ...a, spec: rest });
+      const u: Service = await api.client.update(Services, { ...a, spec: rest });
       expect(u.spec!.clusterIP).toBe(a.spec!.clusterIP);
     });
 

@@ -9,7 +9,11 @@ function intValue(s: string | undefined): number | undefined {
   return Number(s);
 }
 
-/** One `NodeSelectorRequirement` against a label (or field) map. */
+/**
+ * One `NodeSelectorRequirement` against a label (or field) map. Relies on API validation for
+ * the number of values; the agent's admission copy (`agent/pods/admission/admit.ts`) checks
+ * them itself, so the two are kept apart.
+ */
 export function requirementMatches(r: NodeSelectorRequirement, values: Record<string, string>): boolean {
   const has = Object.prototype.hasOwnProperty.call(values, r.key);
   const v = has ? values[r.key] : undefined;

@@ -11,6 +11,8 @@ describe('toleratesTaint', () => {
   const cases: [string, Toleration, boolean][] = [
     ['Equal with matching value', { key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }, true],
     ['default operator is Equal', { key: 'dedicated', value: 'gpu' }, true],
+    ['an empty operator is Equal too', { key: 'dedicated', operator: '', value: 'gpu' }, true],
+    ['an empty operator compares the value', { key: 'dedicated', operator: '', value: 'cpu' }, false],
     ['Equal with another value', { key: 'dedicated', operator: 'Equal', value: 'cpu' }, false],
     ['Exists on the key', { key: 'dedicated', operator: 'Exists' }, true],
     ['Exists with empty key matches every taint', { operator: 'Exists' }, true],

@@ -37,6 +37,9 @@ function maxInto(a: Resources, b: Resources): void {
   for (const [k, v] of b) a.set(k, Math.max(a.get(k) ?? 0, v));
 }
 
+// Not shared with the agent's `podRequests` (agent/pods/cgroups/resources.ts): the scheduler
+// defaults requests from limits and reads a malformed quantity as 0, where the agent takes
+// the apiserver's defaulting as done and throws.
 function containerRequests(c: Container): Resources {
   // Requests default to limits (the apiserver defaults them, but be safe with raw input).
   const req = c.resources?.requests ?? {};

@@ -1,8 +1,9 @@
 /**
- * Taints and tolerations (kube's `v1helper.TolerationsTolerateTaint` and
- * `Toleration.ToleratesTaint`), and the node's effective scheduling taints.
+ * The node's effective scheduling taints; the toleration matching itself lives in
+ * `lib/kube/tolerations.ts` (re-exported here).
  */
-import type { Node, Taint, Toleration } from 'kubernetes-types/core/v1.js';
+import type { Node, Taint } from 'kubernetes-types/core/v1.js';
+export { toleratesTaint, tolerated, findUntoleratedTaint } from '../../lib/kube/tolerations.js';
 
 /** Taint key 'node.kubernetes.io/not-ready'. */
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
@@ -10,34 +11,6 @@ export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 /** Taint key 'node.kubernetes.io/unschedulable'. */
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
-
-/** `Toleration.ToleratesTaint`: effect, key and (Equal) value must match; Exists matches any value. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? 'Equal') {
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** True when one of `tolerations` tolerates `taint`. */
-export function tolerated(tolerations: readonly Toleration[] | undefined, taint: Taint): boolean {
-  return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
-}
-
-/** The first taint passing `filter` that no toleration tolerates (`FindMatchingUntoleratedTaint`). */
-export function findUntoleratedTaint(
-  taints: readonly Taint[],
-  tolerations: readonly Toleration[] | undefined,
-  filter: (t: Taint) => boolean,
-): Taint | undefined {
-  return taints.find((taint) => filter(taint) && !tolerated(tolerations, taint));
-}
 
 /**
  * The taints the scheduler checks: the node's own, plus — when the node's Ready condition is

@@ -12,4 +12,5 @@ export { RestClient, ApiConnectionError, isConnectionError, type RestClientOptio
 export { Informer, type InformerHandlers, type InformerOptions } from './informer.js';
 export { WorkQueue, runWorkers, DEFAULT_RETRY_POLICY } from './workqueue.js';
 export { TokenReviews, SubjectAccessReviews } from './review-resources.js';
+export { computePodQos, type QOSClass, type QosQuantityFn } from './qos.js';
 export { ApiEventRecorder, MemoryEventRecorder, referenceOf, type EventRecorder, type EventType, type RecorderOptions } from './event-recorder.js';

@@ -13,27 +13,11 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventList, Node, Pod } from 'kubernetes-types/core/v1.js';
+import { eventually } from '../support/eventually.js';
 import { CLI, startUpCluster, upClusterSkipReason, type UpCluster } from '../support/up-cluster.js';
 
 const skip = upClusterSkipReason();
 let c: UpCluster | undefined;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(500);
-  }
-}
-
 const pod = (name: string, image: string): string => `
 apiVersion: v1
 kind: Pod

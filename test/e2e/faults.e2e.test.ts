@@ -23,12 +23,13 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Node, Pod, PodList } from 'kubernetes-types/core/v1.js';
-import { containerdTestSkipReason } from '../../cluster/containerd/index.js';
 import { createCriRuntime, LABELS, type CriRuntime } from '../../agent/runtime/index.js';
-import { canUseNetns, createNetns, type TestNetns } from '../support/netns.js';
-import { readAuditEvents, realControlPlaneSkipReason, referenceBinDir, startRealControlPlane, type RealControlPlane } from '../support/realcluster.js';
+import { eventually, sleep } from '../support/eventually.js';
+import { netnsKubectl } from '../support/kubectl.js';
+import { createNetns, type TestNetns } from '../support/netns.js';
+import { readAuditEvents, referenceBinDir, refusedRequests, startRealControlPlane, type RealControlPlane } from '../support/realcluster.js';
+import { realControlPlaneAccess, realNodeSkipReason } from '../support/real-node.js';
 import { startSkiffNode, type SkiffNode } from '../support/skiff-node.js';
-import { upClusterSkipReason } from '../support/up-cluster.js';
 
 const NODE = 'skiff-faults';
 const NODE_USER = `system:node:${NODE}`;
@@ -36,30 +37,8 @@ const PODS = 10;
 const OUTAGE_MS = 60_000;
 const binDir = referenceBinDir();
 
-function skipReason(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (!canUseNetns()) return 'needs root';
-  return upClusterSkipReason() ?? realControlPlaneSkipReason(binDir) ?? containerdTestSkipReason();
-}
-const skip = skipReason();
+const skip = realNodeSkipReason(binDir);
 if (skip) console.warn(`faults.e2e.test.ts skipped: ${skip}`);
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000, stepMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(stepMs);
-  }
-}
 
 let ns: TestNetns | undefined;
 let cp: RealControlPlane | undefined;
@@ -67,12 +46,7 @@ let node: SkiffNode | undefined;
 let cri: CriRuntime | undefined;
 let stateDir: string | undefined;
 
-async function kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string> {
-  return ns!.exec('kubectl', [`--kubeconfig=${cp!.adminKubeconfig}`, ...args], { timeoutMs: opts?.timeoutMs ?? 60_000, input: opts?.input });
-}
-async function kubectlJson<T>(args: string[]): Promise<T> {
-  return JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
-}
+const { kubectl, kubectlJson } = netnsKubectl(() => ({ ns: ns!, kubeconfig: cp!.adminKubeconfig }), 60_000);
 
 const podYaml = (name: string): string => `
 apiVersion: v1
@@ -157,20 +131,12 @@ describe.skipIf(!!skip)('faults on a Skiff node joined to a real kube-apiserver 
     stateDir = mkdtempSync('/tmp/sk-ft-');
     ns = await createNetns({ prefix: 'skiff-e2e', uplinkIP: '172.30.252.2' });
     cp = await startRealControlPlane({ binDir, stateDir: join(stateDir, 'cp'), netns: ns, advertiseAddress: ns.nodeIP! });
-    const c = cp;
     node = await startSkiffNode({
-      controlPlane: {
-        server: c.server,
-        caCertPath: c.caCertPath,
-        adminKubeconfig: c.adminKubeconfig,
-        issueNodeKubeconfig: (n) => c.issueNodeKubeconfig(n),
-        adminGet: (path) => c.adminGet(path),
-        proxyKubeconfig: c.issueKubeconfig('system:kube-proxy', []),
-      },
+      controlPlane: realControlPlaneAccess(cp),
       netns: ns,
       nodeName: NODE,
       stateDir: join(stateDir, 'n'),
-      clusterCidr: c.clusterCidr,
+      clusterCidr: cp.clusterCidr,
       // Its own cgroup root: an agent kills what it finds in pod cgroups under its root that
       // belongs to none of its pods, and other nodes (benchmarks) may run on this host.
       cgroupRoot: `/skiff-ft-${basename(stateDir)}`,
@@ -340,7 +306,6 @@ describe.skipIf(!!skip)('faults on a Skiff node joined to a real kube-apiserver 
     for (const [name, p] of before) expect({ name, ...after.get(name) }).toEqual({ name, ...p });
     expect(containerProblems(after, await criContainers())).toEqual([]);
     // The restarted agent was refused nothing either.
-    const refused = readAuditEvents(cp!.auditLogPath).filter((e) => e.user.username === NODE_USER && (e.responseStatus?.code === 401 || e.responseStatus?.code === 403));
-    expect(refused.map((e) => `${e.verb} ${e.requestURI} → ${e.responseStatus?.code}`)).toEqual([]);
+    expect(refusedRequests(readAuditEvents(cp!.auditLogPath), [NODE_USER])).toEqual([]);
   });
 });

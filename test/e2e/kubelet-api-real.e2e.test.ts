@@ -15,23 +15,16 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { containerdTestSkipReason } from '../../cluster/containerd/index.js';
-import { canUseNetns, createNetns, type TestNetns } from '../support/netns.js';
-import { realControlPlaneSkipReason, referenceBinDir, startRealControlPlane, type RealControlPlane } from '../support/realcluster.js';
+import { createNetns, type TestNetns } from '../support/netns.js';
+import { referenceBinDir, startRealControlPlane, type RealControlPlane } from '../support/realcluster.js';
+import { realControlPlaneAccess, realNodeSkipReason } from '../support/real-node.js';
 import { startSkiffNode, type SkiffNode } from '../support/skiff-node.js';
-import { upClusterSkipReason } from '../support/up-cluster.js';
 import { kubeletApiChecks } from './kubelet-api.checks.js';
 
 const NODE = 'skiff-kapi-real';
 const binDir = referenceBinDir();
 
-function skipReason(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (!canUseNetns()) return 'needs root';
-  if (!existsSync('/usr/bin/python3')) return 'missing /usr/bin/python3 (drives kubectl in a pty)';
-  return upClusterSkipReason() ?? realControlPlaneSkipReason(binDir) ?? containerdTestSkipReason();
-}
-const skip = skipReason();
+const skip = realNodeSkipReason(binDir, () => (existsSync('/usr/bin/python3') ? undefined : 'missing /usr/bin/python3 (drives kubectl in a pty)'));
 if (skip) console.warn(`kubelet-api-real.e2e.test.ts skipped: ${skip}`);
 
 let ns: TestNetns | undefined;
@@ -45,20 +38,12 @@ describe.skipIf(!!skip)('kubelet API through the real kube-apiserver 1.20 (Node,
     stateDir = mkdtempSync('/tmp/sk-ka-');
     ns = await createNetns({ prefix: 'skiff-e2e', uplinkIP: '172.30.251.2' });
     cp = await startRealControlPlane({ binDir, stateDir: join(stateDir, 'cp'), netns: ns, advertiseAddress: ns.nodeIP! });
-    const c = cp;
     node = await startSkiffNode({
-      controlPlane: {
-        server: c.server,
-        caCertPath: c.caCertPath,
-        adminKubeconfig: c.adminKubeconfig,
-        issueNodeKubeconfig: (n) => c.issueNodeKubeconfig(n),
-        adminGet: (path) => c.adminGet(path),
-        proxyKubeconfig: c.issueKubeconfig('system:kube-proxy', []),
-      },
+      controlPlane: realControlPlaneAccess(cp),
       netns: ns,
       nodeName: NODE,
       stateDir: join(stateDir, 'n'),
-      clusterCidr: c.clusterCidr,
+      clusterCidr: cp.clusterCidr,
       authorizationMode: 'Webhook',
       // Its own cgroup root: another node's orphan cleanup must not see these pods.
       cgroupRoot: '/skiff-kapi-real',

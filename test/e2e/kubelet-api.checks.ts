@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { Pod, PodList } from 'kubernetes-types/core/v1.js';
 import { issueCertificate } from '../../lib/pki/index.js';
+import { eventually, sleep } from '../support/eventually.js';
 import type { TestNetns } from '../support/netns.js';
 
 /** What the checks need from a running cluster with one Skiff node. */
@@ -154,23 +155,6 @@ interface PtyResult {
   failed?: number;
   exitCode: number | null;
   output: string;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(500);
-  }
 }
 
 /** The outcome of a command that may fail. */

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod, PodList, Service } from 'kubernetes-types/core/v1.js';
+import { eventually, sleep } from '../support/eventually.js';
 import { startUpCluster, upClusterSkipReason, type UpCluster } from '../support/up-cluster.js';
 
 const skip = upClusterSkipReason();
@@ -37,23 +38,6 @@ spec:
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: http}]
 `;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(500);
-  }
-}
 
 async function webPods(): Promise<Pod[]> {
   const list = await c.kubectlJson<PodList>(['get', 'pods', '-l', 'app=web']);

@@ -27,60 +27,27 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { EventList, Node, Pod, PodList, Service } from 'kubernetes-types/core/v1.js';
-import { containerdTestSkipReason } from '../../cluster/containerd/index.js';
-import { canUseNetns, createNetns, type TestNetns } from '../support/netns.js';
-import { readAuditEvents, realControlPlaneSkipReason, referenceBinDir, startRealControlPlane, type AuditEvent, type RealControlPlane } from '../support/realcluster.js';
+import { eventually, sleep } from '../support/eventually.js';
+import { netnsKubectl } from '../support/kubectl.js';
+import { createNetns, type TestNetns } from '../support/netns.js';
+import { readAuditEvents, referenceBinDir, refusedRequests, startRealControlPlane, type RealControlPlane } from '../support/realcluster.js';
+import { realControlPlaneAccess, realNodeSkipReason } from '../support/real-node.js';
 import { startSkiffNode, type SkiffNode } from '../support/skiff-node.js';
-import { upClusterSkipReason } from '../support/up-cluster.js';
 
 const NODE = 'skiff-real';
 const NODE_USER = `system:node:${NODE}`;
 const PROXY_USER = 'system:kube-proxy';
 const binDir = referenceBinDir();
 
-function skipReason(): string | undefined {
-  if (process.platform !== 'linux') return 'needs Linux';
-  if (!canUseNetns()) return 'needs root';
-  return upClusterSkipReason() ?? realControlPlaneSkipReason(binDir) ?? containerdTestSkipReason();
-}
-const skip = skipReason();
+const skip = realNodeSkipReason(binDir);
 if (skip) console.warn(`realcluster.e2e.test.ts skipped: ${skip}`);
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(500);
-  }
-}
-
-/** Requests by `users` the apiserver refused (401/403), as `verb URI → code (user)`. */
-function refusedRequests(events: readonly AuditEvent[], users: readonly string[]): string[] {
-  return events
-    .filter((e) => users.includes(e.user.username) && (e.responseStatus?.code === 401 || e.responseStatus?.code === 403))
-    .map((e) => `${e.verb} ${e.requestURI} → ${e.responseStatus?.code} (${e.user.username}): ${e.responseStatus?.message ?? e.annotations?.['authorization.k8s.io/reason'] ?? ''}`);
-}
 
 let ns: TestNetns | undefined;
 let cp: RealControlPlane | undefined;
 let node: SkiffNode | undefined;
 let stateDir: string | undefined;
 
-async function kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string> {
-  return ns!.exec('kubectl', [`--kubeconfig=${cp!.adminKubeconfig}`, ...args], { timeoutMs: opts?.timeoutMs ?? 120_000, input: opts?.input });
-}
-async function kubectlJson<T>(args: string[]): Promise<T> {
-  return JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
-}
+const { kubectl, kubectlJson } = netnsKubectl(() => ({ ns: ns!, kubeconfig: cp!.adminKubeconfig }), 120_000);
 
 describe.skipIf(!!skip)('a Skiff node joins a real kube-apiserver 1.20 (Node,RBAC + NodeRestriction)', () => {
   const timings: Record<string, number> = {};
@@ -92,22 +59,14 @@ describe.skipIf(!!skip)('a Skiff node joins a real kube-apiserver 1.20 (Node,RBA
     let t = Date.now();
     cp = await startRealControlPlane({ binDir, stateDir: join(stateDir, 'cp'), netns: ns, advertiseAddress: ns.nodeIP! });
     timings.controlPlaneMs = Date.now() - t;
-    const c = cp;
     t = Date.now();
     node = await startSkiffNode({
-      controlPlane: {
-        server: c.server,
-        caCertPath: c.caCertPath,
-        adminKubeconfig: c.adminKubeconfig,
-        issueNodeKubeconfig: (n) => c.issueNodeKubeconfig(n),
-        adminGet: (path) => c.adminGet(path),
-        // The Node authorizer lets a node read no EndpointSlices: the proxy runs as kube-proxy does.
-        proxyKubeconfig: c.issueKubeconfig(PROXY_USER, []),
-      },
+      // The Node authorizer lets a node read no EndpointSlices: the proxy runs as kube-proxy does.
+      controlPlane: realControlPlaneAccess(cp, PROXY_USER),
       netns: ns,
       nodeName: NODE,
       stateDir: join(stateDir, 'n'),
-      clusterCidr: c.clusterCidr,
+      clusterCidr: cp.clusterCidr,
       // Its own cgroup root: an agent kills what it finds in pod cgroups under its root that
       // belongs to none of its pods, and other nodes (benchmarks) may run on this host.
       cgroupRoot: `/skiff-rc-${basename(stateDir)}`,

@@ -363,6 +363,16 @@ export interface AuditEvent {
   annotations?: Record<string, string>;
 }
 
+/**
+ * Requests by `users` that the apiserver refused (401/403), as
+ * `verb URI → code (user): message` (the Status message, else the authorizer's reason).
+ */
+export function refusedRequests(events: readonly AuditEvent[], users: readonly string[]): string[] {
+  return events
+    .filter((e) => users.includes(e.user.username) && (e.responseStatus?.code === 401 || e.responseStatus?.code === 403))
+    .map((e) => `${e.verb} ${e.requestURI} → ${e.responseStatus?.code} (${e.user.username}): ${e.responseStatus?.message ?? e.annotations?.['authorization.k8s.io/reason'] ?? ''}`);
+}
+
 /** Reads the audit log (JSON lines); a torn last line (still being written) is skipped. */
 export function readAuditEvents(auditLogPath: string): AuditEvent[] {
   if (!existsSync(auditLogPath)) return [];

@@ -58,7 +58,7 @@ describe('admitPod', () => {
   it('ignores terminated pods and the pod itself', () => {
     const p = pod([req({ cpu: '1500m' })]);
     const done = pod([req({ cpu: '1500m' })]);
-    done.status = { phase: 'Succeeded' };
+    Object.assign(done, { status: { phase: 'Succeeded' } });
     expect(admitPod(p, { node: node(), activePods: [p, done] })).toEqual({ admit: true });
   });
 

@@ -10,6 +10,9 @@
  */
 import type { ContainerPort, Node, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration } from 'kubernetes-types/core/v1.js';
 import { isStaticPod, podRequests, quantityAmount } from '../cgroups/index.js';
+import { toleratesTaint } from '../../../lib/kube/tolerations.js';
+
+export { toleratesTaint };
 
 /** The outcome of {@link admitPod}. */
 export type AdmitResult = { admit: true } | { admit: false; reason: string; message: string };
@@ -133,7 +136,13 @@ function fitsResources(pod: Pod, node: Node, others: Pod[]): Failure[] {
   return out;
 }
 
-/** `GetRequiredNodeAffinity(pod).Match(node)`: nodeSelector labels and required node affinity terms. */
+/**
+ * `GetRequiredNodeAffinity(pod).Match(node)`: nodeSelector labels and required node affinity
+ * terms. Stricter than `controlplane/scheduler/node-affinity.ts` on purpose (it does not rely
+ * on API validation): a requirement with the wrong number of values, or a `matchFields` entry
+ * other than `metadata.name In/NotIn [one name]`, matches nothing, and `Gt`/`Lt` compare as
+ * BigInt.
+ */
 export function matchesNodeAffinity(pod: Pod, node: Node): boolean {
   const labels = node.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
@@ -203,21 +212,6 @@ function fitsHostPorts(pod: Pod, others: Pod[]): boolean {
     }
   }
   return true;
-}
-
-/** `Toleration.ToleratesTaint`. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? '') {
-    case '':
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
 }
 
 function findUntoleratedNoExecute(taints: Taint[], tolerations: Toleration[]): Taint | undefined {

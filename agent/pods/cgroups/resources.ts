@@ -12,11 +12,11 @@
  * rounded up as `resource.Quantity.MilliValue()` / `Value()` round.
  */
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
+import { computePodQos, type QOSClass } from '../../../lib/kube/qos.js';
 import { cpuToMillis, parseQuantity } from '../../../lib/units/index.js';
 import type { LinuxContainerResources } from '../../runtime/index.js';
 
-/** `Guaranteed`, `Burstable` or `BestEffort`. */
-export type QOSClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+export type { QOSClass };
 
 /** Integer amounts by resource name: `cpu` in millicores, the rest in base units. */
 export type ResourceAmounts = Record<string, number>;
@@ -75,39 +75,7 @@ export function qosClass(pod: Pod): QOSClass {
 
 /** `ComputePodQOS`: the class from the spec alone, ignoring `status.qosClass`. */
 export function computeQosClass(pod: Pod): QOSClass {
-  const requests: ResourceAmounts = {};
-  const limits: ResourceAmounts = {};
-  let guaranteed = true;
-  const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
-  for (const c of all) {
-    for (const [name, q] of Object.entries(c.resources?.requests ?? {})) {
-      if (name !== 'cpu' && name !== 'memory') continue;
-      const v = quantityAmount(name, q);
-      if (v > 0) requests[name] = (requests[name] ?? 0) + v;
-    }
-    const found = new Set<string>();
-    for (const [name, q] of Object.entries(c.resources?.limits ?? {})) {
-      if (name !== 'cpu' && name !== 'memory') continue;
-      const v = quantityAmount(name, q);
-      if (v > 0) {
-        found.add(name);
-        limits[name] = (limits[name] ?? 0) + v;
-      }
-    }
-    if (!found.has('cpu') || !found.has('memory')) guaranteed = false;
-  }
-  const nReq = Object.keys(requests).length;
-  const nLim = Object.keys(limits).length;
-  if (nReq === 0 && nLim === 0) return 'BestEffort';
-  if (guaranteed) {
-    for (const [name, req] of Object.entries(requests)) {
-      if (limits[name] === undefined || limits[name] !== req) {
-        guaranteed = false;
-        break;
-      }
-    }
-  }
-  return guaranteed && nReq === nLim ? 'Guaranteed' : 'Burstable';
+  return computePodQos(pod, quantityAmount);
 }
 
 /** Options of {@link podRequests} and {@link podLimits}. */

@@ -109,24 +109,7 @@ export class StatusManager {
     }
     const merged = this.merge(pod, base, status);
     this.checkMoves(pod, base, merged);
-    if (!e) {
-      e = {
-        uid,
-        namespace: pod.metadata?.namespace ?? '',
-        name: pod.metadata?.name ?? '',
-        status: pod.status ?? {},
-        version: 0,
-        sentVersion: 0,
-        apiStatus: pod.status,
-        sending: false,
-        deleteRequested: false,
-        gone: false,
-        timerArmed: false,
-        waiters: [],
-        generated: false,
-      };
-      this.entries.set(uid, e);
-    }
+    e ??= this.addEntry(pod, uid);
     if (e.gone) return;
     e.generated = true;
     if (podStatusEqual(merged, e.status)) return;
@@ -141,25 +124,7 @@ export class StatusManager {
    */
   requestDeletion(pod: Pod): void {
     const uid = pod.metadata?.uid ?? '';
-    let e = this.entries.get(uid);
-    if (!e) {
-      e = {
-        uid,
-        namespace: pod.metadata?.namespace ?? '',
-        name: pod.metadata?.name ?? '',
-        status: pod.status ?? {},
-        version: 0,
-        sentVersion: 0,
-        apiStatus: pod.status,
-        sending: false,
-        deleteRequested: false,
-        gone: false,
-        timerArmed: false,
-        waiters: [],
-        generated: false,
-      };
-      this.entries.set(uid, e);
-    }
+    const e = this.entries.get(uid) ?? this.addEntry(pod, uid);
     if (e.gone || e.deleteRequested) return;
     e.deleteRequested = true;
     this.kick(e);
@@ -215,6 +180,27 @@ export class StatusManager {
   stop(): void {
     this.stopped = true;
     for (const e of this.entries.values()) for (const w of e.waiters.splice(0)) w();
+  }
+
+  /** A new entry for `pod` (under `uid`), holding the status the pod object carries. */
+  private addEntry(pod: Pod, uid: string): Entry {
+    const e: Entry = {
+      uid,
+      namespace: pod.metadata?.namespace ?? '',
+      name: pod.metadata?.name ?? '',
+      status: pod.status ?? {},
+      version: 0,
+      sentVersion: 0,
+      apiStatus: pod.status,
+      sending: false,
+      deleteRequested: false,
+      gone: false,
+      timerArmed: false,
+      waiters: [],
+      generated: false,
+    };
+    this.entries.set(uid, e);
+    return e;
   }
 
   private idle(e: Entry): boolean {

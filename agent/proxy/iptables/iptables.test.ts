@@ -36,7 +36,7 @@ function feed(p: Proxier): void {
   const lb: Service = makeService({ name: 'lb', clusterIP: '10.96.0.11', type: 'LoadBalancer', ports: [{ port: 443, nodePort: 30443 }] });
   lb.spec!.externalTrafficPolicy = 'Local';
   lb.spec!.sessionAffinity = 'ClientIP';
-  lb.status = { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } };
+  Object.assign(lb, { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } });
   p.onServiceUpsert(lb);
   p.onEndpointSliceUpsert(makeSlice({ service: 'lb', ports: [{ port: 8443 }], endpoints: [{ ip: '10.244.0.3', nodeName: 'node-1' }, { ip: '10.244.1.3', nodeName: 'node-2' }] }));
   p.onServiceUpsert(makeService({ name: 'empty', clusterIP: '10.96.0.12', ports: [{ port: 53, protocol: 'UDP' }] }));

@@ -1,10 +1,48 @@
 /**
  * What the Endpoints and EndpointSlice controllers share (kube's
- * `pkg/controller/util/endpoint` and `endpointslice/util`): which pods back a Service, how a
- * Service port's `targetPort` resolves on a pod, and when an endpoint gets a hostname.
+ * `pkg/controller/util/endpoint` and `endpointslice/util`): which pods back a Service, which
+ * Services select a pod, how a Service port's `targetPort` resolves on a pod, when an endpoint
+ * gets a hostname, and the order-independent JSON both compare their objects by.
  */
 import type { Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
+import type { Informer } from '../../../lib/kube/informer.js';
+import { selectorFromSet } from '../../../lib/kube/selectors.js';
+import { BY_NAMESPACE } from './informers.js';
 import { isPodTerminal } from './pods.js';
+
+/** Annotation 'endpoints.kubernetes.io/last-change-trigger-time'. */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+/** Label 'service.kubernetes.io/headless'. */
+export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
+
+/**
+ * JSON with sorted keys, for comparing endpoints, ports and subsets: keys whose value is
+ * `undefined` or `null` are left out, so a missing field and a null one compare equal.
+ */
+export function stableJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined && o[k] !== null)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+    .join(',')}}`;
+}
+
+/** The pods in `namespace` whose labels `selector` (a Service's `spec.selector`) matches. */
+export function podsSelectedBy(pods: Informer<Pod>, namespace: string, selector: Record<string, string>): Pod[] {
+  const sel = selectorFromSet(selector);
+  return pods.byIndex(BY_NAMESPACE, namespace).filter((p) => sel.matches(p.metadata?.labels));
+}
+
+/** The Services in `pod`'s namespace whose selector (if they have one) matches the pod's labels. */
+export function servicesSelectingPod(services: Informer<Service>, pod: Pod): Service[] {
+  return services.byIndex(BY_NAMESPACE, pod.metadata?.namespace ?? '').filter((svc) => {
+    const sel = svc.spec?.selector;
+    return !!sel && selectorFromSet(sel).matches(pod.metadata?.labels);
+  });
+}
 
 /**
  * `ShouldPodBeInEndpoints`: not terminal, has an IP, and (unless `includeTerminating`) not

@@ -12,34 +12,31 @@ import { objectKey, splitKey } from '../../../lib/kube/client.js';
 import { isApiNotFound } from '../../../lib/kube/errors.js';
 import type { Informer } from '../../../lib/kube/informer.js';
 import { Endpoints, Pods, Services } from '../../../lib/kube/resources.js';
-import { selectorFromSet } from '../../../lib/kube/selectors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Controller, ControllerContext } from '../common/context.js';
-import { findPort, lastChangeTriggerTime, podIPsOfFamily, serviceAddressTypes, shouldPodBeInEndpoints, shouldSetHostname } from '../common/endpoint-util.js';
+import {
+  LABEL_HEADLESS,
+  TRIGGER_TIME_ANNOTATION,
+  findPort,
+  lastChangeTriggerTime,
+  podIPsOfFamily,
+  podsSelectedBy,
+  serviceAddressTypes,
+  servicesSelectingPod,
+  shouldPodBeInEndpoints,
+  shouldSetHostname,
+  stableJson as stable,
+} from '../common/endpoint-util.js';
 import { isNamespaceTerminating } from '../common/errors.js';
-import { BY_NAMESPACE } from '../common/informers.js';
 import { isPodReady } from '../common/pods.js';
 import { QueueWorker } from '../common/worker.js';
 import { repackSubsets, type AddressPort } from './subsets.js';
 
-/** Annotation 'endpoints.kubernetes.io/last-change-trigger-time'. */
-export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+export { TRIGGER_TIME_ANNOTATION };
 /** Annotation 'endpoints.kubernetes.io/over-capacity'. */
 export const OVER_CAPACITY_ANNOTATION = 'endpoints.kubernetes.io/over-capacity';
-const LABEL_HEADLESS = 'service.kubernetes.io/headless';
 /** kube's `maxCapacity`: addresses kept in one Endpoints object. */
 const MAX_CAPACITY = 1000;
-
-function stable(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .filter((k) => o[k] !== undefined && o[k] !== null)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
-    .join(',')}}`;
-}
 
 /** Subsets compared without the pods' resourceVersions. */
 function subsetsEqual(a: unknown, b: unknown): boolean {
@@ -114,10 +111,7 @@ export class EndpointsController implements Controller {
   }
 
   private enqueueFor(pod: Pod): void {
-    for (const svc of this.services.byIndex(BY_NAMESPACE, pod.metadata?.namespace ?? '')) {
-      const sel = svc.spec?.selector;
-      if (sel && selectorFromSet(sel).matches(pod.metadata?.labels)) this.worker.queue.add(objectKey(svc));
-    }
+    for (const svc of servicesSelectingPod(this.services, pod)) this.worker.queue.add(objectKey(svc));
   }
 
   private async sync(key: string): Promise<void> {
@@ -135,8 +129,7 @@ export class EndpointsController implements Controller {
       return;
     }
     if (!svc.spec?.selector || svc.spec.type === 'ExternalName') return;
-    const sel = selectorFromSet(svc.spec.selector);
-    const pods = this.pods.byIndex(BY_NAMESPACE, namespace ?? '').filter((p) => sel.matches(p.metadata?.labels));
+    const pods = podsSelectedBy(this.pods, namespace ?? '', svc.spec.selector);
     const tolerateUnready = !!svc.spec.publishNotReadyAddresses;
     const family = serviceAddressTypes(svc)[0];
     const headless = !svc.spec.clusterIP || svc.spec.clusterIP === 'None';

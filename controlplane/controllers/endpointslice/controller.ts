@@ -21,12 +21,10 @@ import { objectKey, splitKey } from '../../../lib/kube/client.js';
 import { isApiNotFound } from '../../../lib/kube/errors.js';
 import type { Informer } from '../../../lib/kube/informer.js';
 import { EndpointSlices, Nodes, Pods, Services } from '../../../lib/kube/resources.js';
-import { selectorFromSet } from '../../../lib/kube/selectors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Controller, ControllerContext } from '../common/context.js';
-import { findPort, lastChangeTriggerTime, podIPsOfFamily, serviceAddressTypes, shouldPodBeInEndpoints, shouldSetHostname } from '../common/endpoint-util.js';
+import { findPort, lastChangeTriggerTime, podIPsOfFamily, podsSelectedBy, serviceAddressTypes, servicesSelectingPod, shouldPodBeInEndpoints, shouldSetHostname } from '../common/endpoint-util.js';
 import { ControllerError, isNamespaceTerminating } from '../common/errors.js';
-import { BY_NAMESPACE } from '../common/informers.js';
 import { isPodReady } from '../common/pods.js';
 import { QueueWorker, STALE_CACHE } from '../common/worker.js';
 import { CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, endpointKey, portsKey, reconcileSlices, sortPorts, type EndpointGroup } from './reconciler.js';
@@ -131,11 +129,7 @@ export class EndpointSliceController implements Controller {
   }
 
   private enqueueFor(pod: Pod): void {
-    for (const svc of this.services.byIndex(BY_NAMESPACE, pod.metadata?.namespace ?? '')) {
-      const sel = svc.spec?.selector;
-      if (!sel) continue;
-      if (selectorFromSet(sel).matches(pod.metadata?.labels)) this.worker.queue.add(objectKey(svc));
-    }
+    for (const svc of servicesSelectingPod(this.services, pod)) this.worker.queue.add(objectKey(svc));
   }
 
   private podToEndpoint(svc: Service, pod: Pod, addresses: string[]): Endpoint {
@@ -170,8 +164,7 @@ export class EndpointSliceController implements Controller {
       throw new ControllerError(STALE_CACHE, `EndpointSlice informer cache is out of date for service ${key}`);
     }
     const { namespace } = splitKey(key);
-    const sel = selectorFromSet(svc.spec.selector);
-    const pods = this.pods.byIndex(BY_NAMESPACE, namespace ?? '').filter((p) => sel.matches(p.metadata?.labels));
+    const pods = podsSelectedBy(this.pods, namespace ?? '', svc.spec.selector);
     const addressTypes = serviceAddressTypes(svc);
     const groups = new Map<string, EndpointGroup>();
     for (const pod of pods) {

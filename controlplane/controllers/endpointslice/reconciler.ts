@@ -13,6 +13,7 @@
  */
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { LABEL_HEADLESS, TRIGGER_TIME_ANNOTATION, stableJson as stable } from '../common/endpoint-util.js';
 import { newControllerRef } from '../common/owners.js';
 import { Services } from '../../../lib/kube/resources.js';
 
@@ -20,12 +21,10 @@ import { Services } from '../../../lib/kube/resources.js';
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 /** Label 'endpointslice.kubernetes.io/managed-by'. */
 export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
-/** Label 'service.kubernetes.io/headless'. */
-export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
+export { LABEL_HEADLESS };
 /** The `managed-by` value of slices this controller owns. */
 export const CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
-/** Annotation 'endpoints.kubernetes.io/last-change-trigger-time'. */
-export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+export { TRIGGER_TIME_ANNOTATION };
 
 /** Desired endpoints sharing one address type and one set of ports. */
 export interface EndpointGroup {
@@ -40,17 +39,6 @@ export interface ReconcileResult {
   create: EndpointSlice[];
   update: EndpointSlice[];
   delete: EndpointSlice[];
-}
-
-function stable(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .filter((k) => o[k] !== undefined && o[k] !== null)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stable(o[k])}`)
-    .join(',')}}`;
 }
 
 /** Identity of an endpoint (kube's `hashEndpoint`): addresses, hostname and target pod. */

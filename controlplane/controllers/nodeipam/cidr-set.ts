@@ -3,6 +3,7 @@
  * `pkg/controller/nodeipam/ipam/cidrset`): allocation round-robins from the last one handed
  * out; `occupy` marks subnets already in use (rebuilding the pool after a restart).
  */
+import { formatIPv4, formatIPv6 } from '../../../lib/net/ip.js';
 import { ControllerError } from '../common/errors.js';
 
 /** Error code when every subnet is taken. */
@@ -53,28 +54,10 @@ export function parseCidr(cidr: string): Parsed | undefined {
 }
 
 function formatIp(v: bigint, v6: boolean): string {
-  if (!v6) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
+  if (!v6) return formatIPv4(Number(v & 0xffffffffn));
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return formatIPv6(groups);
 }
 
 /** Subnets of one size inside one cluster CIDR. */

@@ -13,14 +13,7 @@ import { Pods } from '../../../lib/kube/resources.js';
 import type { Logger } from '../../../lib/log.js';
 import type { ComponentRecorder } from '../common/events.js';
 import { formatTime } from '../common/time.js';
-
-function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  const op = t.operator ?? 'Equal';
-  if (op === 'Exists') return true;
-  return op === 'Equal' && (t.value ?? '') === (taint.value ?? '');
-}
+import { toleratesTaint } from '../../../lib/kube/tolerations.js';
 
 interface Scheduled {
   timer: Timer;
