@@ -45,4 +45,12 @@ export interface ProxyBackend {
   cleanup(): Promise<void>;
   /** Removes what the other mode may have left behind (best effort, once at start). */
   cleanupOtherMode?(): Promise<void>;
+  /**
+   * Folds changed Services into the desired state ahead of a sync, when the next sync is
+   * known to compare everything (before the first one, or after a failure); the proxier
+   * calls it while the sources are still listing, so the first sync is left with the diff
+   * and the transaction. Returns false (and keeps nothing) when the next sync would be a
+   * scoped diff: those Services must then be handed to {@link sync} as usual.
+   */
+  stage?(changed: ReadonlyMap<string, readonly ServicePortState[]>, nodePortIPs: readonly string[]): boolean;
 }

@@ -105,19 +105,16 @@ export class NftBackend implements ProxyBackend {
     return this.fams.find((f) => f.family === family)?.desired.elements();
   }
 
-  async sync(input: BackendSyncInput): Promise<BackendSyncResult> {
-    const { nft } = this.opts;
+  /** Folds changed Services into every family's desired elements; true when one has session affinity. */
+  private fold(changed: BackendSyncInput['changed'], nodePortIPs: readonly string[]): boolean {
     let affinityTouched = false;
-    const knownFull = input.reason === 'initial' || this.fams.some((f) => f.applied === null);
     for (const f of this.fams) {
-      // Before a full reconcile the per-key history is not needed (and costs at scale).
-      f.desired.tracking = !knownFull;
       const ctx: ElementContext = {
         nodeName: this.opts.nodeName,
         family: f.family,
-        nodePortIPs: input.nodePortIPs.filter((ip) => ip.includes(':') === (f.family === 'ip6')),
+        nodePortIPs: nodePortIPs.filter((ip) => ip.includes(':') === (f.family === 'ip6')),
       };
-      for (const [svc, ports] of input.changed) {
+      for (const [svc, ports] of changed) {
         const map = new Map<string, ElementRef[]>();
         for (const sp of ports) {
           map.set(sp.info.key, servicePortElements(sp, ctx));
@@ -126,6 +123,30 @@ export class NftBackend implements ProxyBackend {
         f.desired.setService(svc, map);
       }
     }
+    return affinityTouched;
+  }
+
+  /**
+   * See {@link ProxyBackend.stage}: only while no family's tables are known (the next sync
+   * reads them back and diffs everything, so no per-key history is needed).
+   */
+  stage(changed: BackendSyncInput['changed'], nodePortIPs: readonly string[]): boolean {
+    if (this.fams.some((f) => f.applied !== null)) return false;
+    for (const f of this.fams) f.desired.tracking = false;
+    try {
+      this.fold(changed, nodePortIPs);
+    } finally {
+      for (const f of this.fams) f.desired.tracking = true;
+    }
+    return true;
+  }
+
+  async sync(input: BackendSyncInput): Promise<BackendSyncResult> {
+    const { nft } = this.opts;
+    const knownFull = input.reason === 'initial' || this.fams.some((f) => f.applied === null);
+    // Before a full reconcile the per-key history is not needed (and costs at scale).
+    for (const f of this.fams) f.desired.tracking = !knownFull;
+    let affinityTouched = this.fold(input.changed, input.nodePortIPs);
     const touchedByFamily = this.fams.map((f) => f.desired.takeTouched());
     if (touchedByFamily.some((t) => t.has(SETS.affinityServices))) affinityTouched = true;
 

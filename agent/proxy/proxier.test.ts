@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { FakeClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
 import { makeService, makeSlice } from './fixtures.js';
 import { createProxier, FakeNft, PacketTracer, describeOutcome, type Proxier, type ProxyConfig } from './index.js';
+import { NftBackend } from './nft-backend.js';
 
 const GOLDEN = './testdata/golden';
 
@@ -376,6 +377,57 @@ describe('proxier behaviour', () => {
     for (const sl of slices.values()) q.onEndpointSliceUpsert(sl);
     await q.syncNow();
     expect(dump(nft)).toBe(dump(fresh));
+  });
+
+  it('folds Services into the backend while the sources list; the first sync applies what a from-scratch sync does', async () => {
+    const stage = vi.spyOn(NftBackend.prototype, 'stage');
+    const nft = new FakeNft();
+    const clock = new FakeClock();
+    const p = newProxier(nft, clock);
+    p.start();
+    const page = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const services: Service[] = [];
+    const slices: EndpointSlice[] = [];
+    for (let pg = 0; pg < 4; pg++) {
+      for (let i = 0; i < 10; i++) {
+        const n = pg * 10 + i;
+        const svc = makeService({ name: `s${n}`, clusterIP: `10.96.0.${10 + n}`, ports: [{ port: 80 }, { name: 'dns', port: 53, protocol: 'UDP' }] });
+        const sl = makeSlice({ service: `s${n}`, ports: [{ port: 8080 }, { name: 'dns', port: 5353, protocol: 'UDP' }], endpoints: [`10.244.0.${2 + n}`, `10.244.1.${2 + n}`] });
+        services.push(svc);
+        slices.push(sl);
+        p.onServiceUpsert(svc);
+        p.onEndpointSliceUpsert(sl);
+      }
+      await page();
+      // This page's Services were staged; nothing applied yet.
+      expect(stage).toHaveBeenCalledTimes(pg + 1);
+      expect([...stage.mock.calls[pg][0].keys()]).toHaveLength(10);
+      expect(stage.mock.results[pg].value).toBe(true);
+      expect(nft.applyCalls).toBe(0);
+    }
+    // Changes to staged Services after staging: one loses an endpoint, one goes away.
+    const changed = makeSlice({ service: 's3', ports: [{ port: 8080 }, { name: 'dns', port: 5353, protocol: 'UDP' }], endpoints: ['10.244.0.5'] });
+    slices[3] = changed;
+    p.onEndpointSliceUpsert(changed);
+    p.onServiceDelete(services[7]);
+    p.onSynced();
+    await clock.advance(0);
+    expect(nft.applyCalls).toBe(1);
+
+    const fresh = new FakeNft();
+    const q = newProxier(fresh);
+    services.forEach((svc, i) => i !== 7 && q.onServiceUpsert(svc));
+    for (const sl of slices) q.onEndpointSliceUpsert(sl);
+    q.onSynced();
+    await q.syncNow();
+    expect(dump(nft)).toBe(dump(fresh));
+    // After the first sync, nothing is staged any more.
+    const calls = stage.mock.calls.length;
+    p.onServiceDelete(services[8]);
+    await new Promise((r) => setImmediate(r));
+    expect(stage.mock.calls.length).toBe(calls);
+    stage.mockRestore();
+    await p.stop();
   });
 
   it('writes hairpin pairs only for endpoints on this node (or of unknown node)', async () => {

@@ -98,7 +98,10 @@ export class ServiceProxy {
   private started = false;
   private startSignal: AbortSignal | undefined;
   private last: SyncResult | null = null;
-  private otherModeCleaned = false;
+  private otherModeCleanup: Promise<void> | undefined;
+  /** Services folded into the backend ahead of the first sync (see {@link stage}), with their ports then. */
+  private readonly staged = new Map<string, ServicePortState[]>();
+  private stageScheduled = false;
   private seenTotals = { serviceChanges: 0, endpointChanges: 0 };
 
   constructor(private readonly opts: ServiceProxyOptions) {
@@ -145,6 +148,30 @@ export class ServiceProxy {
     this.health.queuedUpdate();
     this.metrics?.lastQueued.set(this.clock.now() / 1000);
     this.runner.run();
+    if (!this.initialized && this.backend.stage && !this.stageScheduled) {
+      this.stageScheduled = true;
+      setImmediate(() => this.stage());
+    }
+  }
+
+  /**
+   * While the sources are still listing, folds the Services changed so far into the
+   * backend's desired state, between list pages (the informers hand over one page at a
+   * time). The first sync is then left with the diff and the transaction, and the work
+   * overlaps the wait for the apiserver instead of following it.
+   */
+  private stage(): void {
+    this.stageScheduled = false;
+    if (this.initialized || !this.backend.stage) return;
+    const dirty = this.tracker.takeDirty();
+    if (!dirty.length) return;
+    const changed = new Map<string, ServicePortState[]>();
+    for (const svc of dirty) changed.set(svc, this.tracker.servicePorts(svc));
+    if (!this.backend.stage(changed, this.nodePortIPs)) {
+      this.tracker.markDirty(dirty);
+      return;
+    }
+    for (const [svc, ports] of changed) this.staged.set(svc, ports);
   }
 
   /** A Service was added or updated. */
@@ -200,6 +227,8 @@ export class ServiceProxy {
     if (this.started) return;
     this.started = true;
     this.startSignal = signal;
+    // Meanwhile the sources list: the first sync waits for it.
+    this.otherModeCleanup ??= this.cleanupOtherMode();
     this.log.info({ mode: this.backend.mode, node: this.opts.nodeName, nodePortIPs: this.nodePortIPs }, 'starting service proxy');
     if (this.initialized) this.runner.start(signal);
   }
@@ -260,21 +289,19 @@ export class ServiceProxy {
   /** One sync. Runs from the runner; call {@link syncNow} from outside. */
   private async sync(reason: SyncReason): Promise<SyncResult> {
     const started = this.clock.now();
-    if (!this.otherModeCleaned && this.backend.cleanupOtherMode) {
-      this.otherModeCleaned = true;
-      await this.backend.cleanupOtherMode().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'removing the other proxy mode’s leftovers failed'));
-    }
+    await (this.otherModeCleanup ??= this.cleanupOtherMode());
     if (reason === 'periodic') this.refreshNodePortIPs();
     this.updateChangeMetrics();
     const dirty = this.tracker.takeDirty();
-    const changed = new Map<string, ServicePortState[]>();
-    for (const svc of dirty) {
-      changed.set(svc, this.tracker.servicePorts(svc));
-      this.pendingAfterSync.add(svc);
-    }
+    const fresh = new Map<string, ServicePortState[]>();
+    for (const svc of dirty) fresh.set(svc, this.tracker.servicePorts(svc));
+    // Everything this sync makes true, staged Services included (their conntrack and health checks).
+    const changed = new Map([...this.staged, ...fresh]);
+    for (const svc of changed.keys()) this.pendingAfterSync.add(svc);
     let result;
     try {
-      result = await this.backend.sync({ reason, changed, nodePortIPs: this.nodePortIPs });
+      result = await this.backend.sync({ reason, changed: fresh, nodePortIPs: this.nodePortIPs });
+      this.staged.clear();
     } catch (err) {
       if (!isAborted(err)) {
         if (this.backend.mode === 'nftables') this.metrics?.nftablesSyncFailures.inc();
@@ -285,7 +312,7 @@ export class ServiceProxy {
     }
     const conntrackDeletes = await this.afterSync(changed);
     const durationMs = this.clock.now() - started;
-    const r: SyncResult = { reason, full: result.full, transaction: result.transaction, servicesChanged: dirty.length, durationMs, conntrackDeletes };
+    const r: SyncResult = { reason, full: result.full, transaction: result.transaction, servicesChanged: changed.size, durationMs, conntrackDeletes };
     this.last = r;
     this.health.updated();
     this.opts.onSync?.(r);
@@ -298,10 +325,15 @@ export class ServiceProxy {
       this.metrics.endpointChangesPending.set(0);
     }
     this.log.debug(
-      { reason, full: r.full, services: dirty.length, adds: r.transaction.elementAdds, deletes: r.transaction.elementDeletes, ms: durationMs },
+      { reason, full: r.full, services: changed.size, adds: r.transaction.elementAdds, deletes: r.transaction.elementDeletes, ms: durationMs },
       'service proxy sync',
     );
     return r;
+  }
+
+  /** Removes what the other proxy mode may have left (best effort), once, as the sources finish listing. */
+  private async cleanupOtherMode(): Promise<void> {
+    await this.backend.cleanupOtherMode?.().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'removing the other proxy mode’s leftovers failed'));
   }
 
   private updateChangeMetrics(): void {

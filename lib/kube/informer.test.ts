@@ -105,4 +105,23 @@ describe('Informer', () => {
     expect(client.lists).toBe(2);
     expect(deleted).toEqual(['keep']);
   });
+
+  it('hands each page of its first list to the handlers as it arrives; synced only after the last', async () => {
+    api = await createApi();
+    for (let i = 0; i < 7; i++) await api.client.create(ConfigMaps, cm(`p${i}`));
+    const client = counting(api.client);
+    const inf = new Informer<ConfigMap>(client, ConfigMaps, { namespace: 'default', pageSize: 3 });
+    informers.push(inf);
+    // At each add: how many list calls had been made, and whether the informer had synced.
+    const adds: string[] = [];
+    inf.addHandler({ onAdd: (o) => adds.push(`${o.metadata!.name} list=${client.lists} synced=${inf.hasSynced()}`) });
+    inf.start();
+    await inf.waitForSync();
+    expect(client.lists).toBe(3);
+    expect(adds).toEqual([
+      'p0 list=1 synced=false', 'p1 list=1 synced=false', 'p2 list=1 synced=false',
+      'p3 list=2 synced=false', 'p4 list=2 synced=false', 'p5 list=2 synced=false',
+      'p6 list=3 synced=false',
+    ]);
+  });
 });

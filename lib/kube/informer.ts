@@ -190,16 +190,21 @@ export class Informer<T extends KubeObject> {
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
+    // With an empty cache a list has nothing to remove: each page goes to the handlers as it
+    // arrives, so they work while the next page is on its way (a large first list). Otherwise
+    // the cache is replaced at once, deletions judged against one complete list.
+    const incremental = this.cache.size === 0;
     const items: T[] = [];
     let cont: string | undefined;
     let rv = '';
     do {
       const page = await this.client.list<T>(this.type, { ...this.listOpts(), limit: this.opts.pageSize ?? 500, continue: cont, signal });
-      items.push(...page.items);
+      if (incremental) for (const o of page.items) this.upsert(this.prepare(o));
+      else items.push(...page.items);
       cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? rv;
     } while (cont);
-    this.replace(items.map((o) => this.prepare(o)));
+    if (!incremental) this.replace(items.map((o) => this.prepare(o)));
     this.lastRV = rv;
     if (!this.synced) {
       this.synced = true;
