@@ -12,7 +12,7 @@
  *
  * The workload itself (`workload.ts`) runs inside the namespace, as `--inner`.
  *
- * Usage: bench/pod-startup [--skiff-only] [--build-reference] [--pods 30] [--rounds 1]
+ * Usage: bench/pod-startup [--skiff-only] [--pods 30] [--rounds 1]
  *          [--first kubelet|skiff] [--warmup 1] [--grace 1] [--no-skiff-proxy]
  *          [--skiff-node-flags "--a --b"] [--kubelet-flag F]… [--skiff-flag F]… [--keep-state] [--json]
  */
@@ -248,7 +248,7 @@ async function main(argv: string[]): Promise<number> {
   const why = realControlPlaneSkipReason(binDir) ?? (existsSync(join(binDir, 'kubelet')) ? undefined : `kubelet not built in ${binDir}`);
   if (why) {
     progress(`the side-by-side run needs the reference Kubernetes build: ${why}`);
-    progress('running Skiff only; `bench/pod-startup --build-reference` builds the reference first (about 12 min)');
+    progress('running Skiff only (the bench/pod-startup wrapper builds the reference when missing: test/reference/build-kubernetes.sh, about 12 min)');
     return skiffOnly(a);
   }
   return sideBySide(a, binDir);
