@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync, chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from 'kubernetes-types/core/v1.js';
@@ -17,6 +16,7 @@ import { silentLogger } from '../../lib/log.js';
 import { makeService, makeSlice, type EndpointFixture } from './fixtures.js';
 import { createProxier, SpawnConntrack, SpawnNftExecutor, type Proxier } from './index.js';
 import { createTopology, topologySkipReason, type Topology } from './testing/topology.js';
+import { freePort } from '../../test/support/free-ports.js';
 
 const skipReason = topologySkipReason();
 
@@ -24,15 +24,6 @@ let topo: Topology;
 let nft: SpawnNftExecutor;
 let hcPort = 0;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function newProxier(table?: string, executor: SpawnNftExecutor = nft): Proxier {
   return createProxier({

@@ -3,7 +3,6 @@
  * /metrics (10249) with kube-proxy's metric names, and the per-Service health checks on
  * healthCheckNodePort. Servers listen on 127.0.0.1 with ports the tests pick.
  */
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock, realClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
@@ -20,21 +19,13 @@ import {
   type Proxier,
   type ProxyHttpServer,
 } from './index.js';
+import { freePort } from '../../test/support/free-ports.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function get(url: string): Promise<{ status: number; body: string; headers: Headers }> {
   const r = await fetch(url);

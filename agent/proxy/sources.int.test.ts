@@ -63,6 +63,14 @@ function harness(client: RestClient): Harness {
   return { client, nft, proxier, events };
 }
 
+/** Stops the sources and the proxier, flushes Events and closes the client (what was started). */
+async function closeHarness(h: Harness | undefined): Promise<void> {
+  await h?.sources?.stop();
+  await h?.proxier.stop();
+  await h?.events.flush();
+  await h?.client.close();
+}
+
 const selectorless = (name: string, clusterIP?: string): Service => ({
   apiVersion: 'v1',
   kind: 'Service',
@@ -100,10 +108,7 @@ describe('proxy sources against the companion apiserver (discovery.k8s.io/v1)', 
     h = harness(new RestClient({ credentials: loadKubeconfig(cp.adminKubeconfig) }));
   });
   afterAll(async () => {
-    await h?.sources?.stop();
-    await h?.proxier.stop();
-    await h?.events.flush();
-    await h?.client.close();
+    await closeHarness(h);
     await cp?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -156,10 +161,7 @@ describe.skipIf(realReason !== undefined)(`proxy sources against the real kube-a
     h = harness(new RestClient({ credentials: { ...creds, server: `https://127.0.0.1:${cp.securePort}` } }));
   }, 300_000);
   afterAll(async () => {
-    await h?.sources?.stop();
-    await h?.proxier.stop();
-    await h?.events.flush();
-    await h?.client.close();
+    await closeHarness(h);
     await cp?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -26,13 +26,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { UnavailableError, errorMessage } from '../../lib/errors.js';
 import { buildKubeconfig } from '../../lib/kube/index.js';
 import type { Logger } from '../../lib/log.js';
 import { createCA, issueCertificate, writeCertKeyPair, type CertKeyPair } from '../../lib/pki/index.js';
 import type { TestNetns } from './netns.js';
+import { freePorts } from './free-ports.js';
 
 /** The Kubernetes version the reference binaries are built at. */
 export const REFERENCE_KUBERNETES_VERSION = 'v1.20.2';
@@ -487,29 +487,6 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/**
- * Distinct free TCP ports on 127.0.0.1, never `exclude` (free on the host; a fresh netns has
- * all of them free).
- */
-async function freePorts(count: number, exclude?: number): Promise<number[]> {
-  const ports: number[] = [];
-  const held: ReturnType<typeof createServer>[] = [];
-  try {
-    while (ports.length < count) {
-      const srv = createServer();
-      await new Promise<void>((res, rej) => {
-        srv.once('error', rej);
-        srv.listen(0, '127.0.0.1', () => res());
-      });
-      held.push(srv);
-      const addr = srv.address();
-      if (addr && typeof addr === 'object' && addr.port !== exclude) ports.push(addr.port);
-    }
-  } finally {
-    await Promise.all(held.map((s) => new Promise((res) => s.close(res))));
-  }
-  return ports;
-}
 
 function which(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;

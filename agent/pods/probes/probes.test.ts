@@ -9,6 +9,7 @@ import { silentLogger } from '../../../lib/log.js';
 import { MemoryEventRecorder } from '../../events/index.js';
 import { RuntimeError, type ExecSyncResponse, type RuntimeService } from '../../runtime/index.js';
 import { createProbeManager, runProbe, type ProbeChangeEvent, type ProbeManager } from './index.js';
+import { freePort } from '../../../test/support/free-ports.js';
 
 type ExecImpl = (id: string, cmd: string[], timeout: number) => Promise<ExecSyncResponse>;
 
@@ -425,10 +426,3 @@ describe('probe runners against real servers', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
