@@ -4,12 +4,12 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { FakeClock } from '../../lib/clock.js';
 import { silentLogger } from '../../lib/log.js';
 import { makeService, makeSlice } from './fixtures.js';
-import { createProxier, FakeNft, PacketTracer, describeOutcome, type Proxier, type ProxyConfig } from './index.js';
+import { createProxier, FakeNft, PacketTracer, describeOutcome, type Proxier, type ProxierDeps, type ProxyConfig } from './index.js';
 import { NftBackend } from './nft-backend.js';
 
 const GOLDEN = './testdata/golden';
 
-function newProxier(nft: FakeNft, clock = new FakeClock(), config: Partial<ProxyConfig> = {}): Proxier {
+function newProxier(nft: FakeNft, clock = new FakeClock(), config: Partial<ProxyConfig> = {}, extra: Partial<ProxierDeps> = {}): Proxier {
   return createProxier({
     logger: silentLogger(),
     clock,
@@ -18,6 +18,7 @@ function newProxier(nft: FakeNft, clock = new FakeClock(), config: Partial<Proxy
     nodeIPs: ['192.168.1.10'],
     podCidr: '10.244.0.0/24',
     config,
+    ...extra,
   });
 }
 
@@ -260,15 +261,7 @@ describe('proxier behaviour', () => {
   it('the periodic resync verifies cheaply, repairs structural drift at once and element drift on the full reconcile', async () => {
     const nft = new FakeNft();
     const clock = new FakeClock();
-    const p = createProxier({
-      logger: silentLogger(),
-      clock,
-      nft,
-      nodeName: 'node-1',
-      nodeIPs: ['192.168.1.10'],
-      podCidr: '10.244.0.0/24',
-      fullReconcileEvery: 5,
-    });
+    const p = newProxier(nft, clock, {}, { fullReconcileEvery: 5 });
     p.onServiceUpsert(makeService({ name: 'web', clusterIP: '10.96.0.10', ports: [{ port: 80 }] }));
     p.onEndpointSliceUpsert(makeSlice({ service: 'web', ports: [{ port: 8080 }], endpoints: ['10.244.0.2'] }));
     const ac = new AbortController();
