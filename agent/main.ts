@@ -167,6 +167,9 @@ async function startProxy(config: AgentConfig, n: Node, podCidr: string | undefi
     sources,
     stop: async () => {
       await Promise.allSettled([sources.stop(), proxier.stop(), ...servers.map((s) => s.close())]);
+      if (config.proxy.cleanupOnExit) {
+        await proxier.cleanup().catch((err: unknown) => plog.warn({ err: errorMessage(err) }, 'deleting the service proxy rules on exit failed'));
+      }
       await events.flush();
       if (pclient !== client) await pclient.close();
     },

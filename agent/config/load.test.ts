@@ -60,6 +60,22 @@ describe('loadAgentConfig', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('reads the proxy flags; the proxy keeps its rules on exit unless told otherwise', () => {
+    expect(loadAgentConfig(base, { hostname: 'n' }).config.proxy).toEqual({ enabled: true, cleanupOnExit: false });
+    const { config } = loadAgentConfig(
+      [...base, '--proxy-mode=iptables', '--proxy-kubeconfig=/etc/kubernetes/proxy.conf', '--cluster-cidr=10.244.0.0/16', '--proxy-cleanup-on-exit'],
+      { hostname: 'n' },
+    );
+    expect(config.proxy).toEqual({
+      enabled: true,
+      mode: 'iptables',
+      kubeconfig: '/etc/kubernetes/proxy.conf',
+      clusterCIDR: '10.244.0.0/16',
+      cleanupOnExit: true,
+    });
+    expect(loadAgentConfig([...base, '--disable-proxy'], { hostname: 'n' }).config.proxy.enabled).toBe(false);
+  });
+
   it('refuses --node-labels that NodeRestriction would refuse, as kubelet does', () => {
     const ok = loadAgentConfig([...base, '--node-labels=a=b,node.kubernetes.io/pool=x,example.kubelet.kubernetes.io/y=z,topology.kubernetes.io/zone=z1,example.com/k=v']);
     expect(Object.keys(ok.config.nodeLabels)).toHaveLength(5);

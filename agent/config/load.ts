@@ -356,6 +356,7 @@ export function loadAgentConfig(argv: string[], opts: LoadOptions = {}): { confi
       kubeconfig: flag('proxy-kubeconfig'),
       mode: proxyMode as 'nftables' | 'iptables' | undefined,
       clusterCIDR: flag('cluster-cidr'),
+      cleanupOnExit: flag('proxy-cleanup-on-exit') === 'true',
     },
     cni: {
       confDir: flag('cni-conf-dir') ?? '/etc/cni/net.d',

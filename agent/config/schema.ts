@@ -125,6 +125,7 @@ export const FLAG_ONLY = {
   'proxy-mode': 'string',
   'cluster-cidr': 'string',
   'disable-proxy': 'bool',
+  'proxy-cleanup-on-exit': 'bool',
   'cni-conf-dir': 'string',
   'cni-bin-dir': 'string',
   'cni-data-dir': 'string',

@@ -50,6 +50,13 @@ export interface ProxySettings {
   kubeconfig?: string;
   mode?: 'nftables' | 'iptables';
   clusterCIDR?: string;
+  /**
+   * Delete the proxy's tables and chains when the agent exits (`--proxy-cleanup-on-exit`).
+   * Off by default, as kube-proxy: rules left in place keep Services working while the agent
+   * restarts, and the next start reconciles them. `skiff agent --cleanup` and `skiff down`
+   * remove them for good.
+   */
+  cleanupOnExit: boolean;
 }
 
 /** Everything the agent needs to run. */
