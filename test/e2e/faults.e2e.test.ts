@@ -308,4 +308,32 @@ describe.skipIf(!!skip)('faults on a Skiff node joined to a real kube-apiserver 
     // The restarted agent was refused nothing either.
     expect(refusedRequests(readAuditEvents(cp!.auditLogPath), [NODE_USER])).toEqual([]);
   });
+
+  it('on SIGTERM the agent exits 0 and leaves the proxy rules and the pods; with --proxy-cleanup-on-exit it deletes its own tables and nothing else', async () => {
+    const tables = async (): Promise<string[]> => (await ns!.exec('nft', ['list', 'tables'])).split('\n').map((l) => l.trim()).filter(Boolean);
+    await eventually('the proxy table', async () => ((await tables()).includes('table ip skiff') ? true : undefined));
+    // Someone else's table, which no exit or cleanup may touch.
+    await ns!.exec('nft', ['add', 'table', 'inet', 'bystander']);
+    await ns!.exec('nft', ['add', 'chain', 'inet', 'bystander', 'in', '{ type filter hook input priority 0 ; policy accept ; }']);
+    try {
+      expect(await node!.stopAgent()).toBe(0);
+      expect(await tables()).toContain('table ip skiff');
+      expect(containerProblems(before, await criContainers())).toEqual([]);
+
+      const logFrom = readFileSync(node!.agentLog, 'utf8').length;
+      node!.startAgent(['--proxy-cleanup-on-exit']);
+      await eventually('the restarted proxy', async () => (agentLogSince(logFrom).some((l) => l.msg === 'starting service proxy') ? true : undefined), 60_000, 250);
+      await sleep(2_000);
+      expect(await node!.stopAgent()).toBe(0);
+      const left = await tables();
+      expect(left).not.toContain('table ip skiff');
+      expect(left).not.toContain('table ip6 skiff');
+      expect(left).toContain('table inet bystander');
+      // The pods never noticed.
+      expect(containerProblems(before, await criContainers())).toEqual([]);
+    } finally {
+      await ns!.exec('nft', ['delete', 'table', 'inet', 'bystander']).catch(() => undefined);
+      if (node!.agentPid() === undefined) node!.startAgent();
+    }
+  });
 });

@@ -81,10 +81,12 @@ export interface SkiffNode {
   readonly rootDir: string;
   /** Current agent PID. */
   agentPid(): number | undefined;
-  /** Starts the agent again after it exited or was killed. */
-  startAgent(): void;
+  /** Starts the agent again after it exited or was killed, with `extraFlags` added this once. */
+  startAgent(extraFlags?: string[]): void;
   /** SIGKILLs the agent (containers must keep running). */
   killAgent(): Promise<void>;
+  /** SIGTERMs the agent (as `systemctl stop` does) and waits for it to exit; its exit code. */
+  stopAgent(): Promise<number | null>;
   /** Peak RSS (VmHWM) of the current agent process, MiB. */
   agentPeakRssMiB(): number;
   stop(): Promise<string[]>;
@@ -162,10 +164,10 @@ export async function startSkiffNode(o: SkiffNodeOptions): Promise<SkiffNode> {
       ...(o.controlPlane.proxyKubeconfig ? [`--proxy-kubeconfig=${o.controlPlane.proxyKubeconfig}`] : []),
       ...(o.extraFlags ?? []),
     ];
-    const startAgent = (): void => {
+    const startAgent = (extraFlags: string[] = []): void => {
       const fd = openSync(agentLog, 'a');
       try {
-        agent = spawn('nsenter', [`--net=/run/netns/${o.netns.name}`, '--', process.execPath, ...(o.nodeFlags ?? agentNodeFlags()), ...args], { stdio: ['ignore', fd, fd] });
+        agent = spawn('nsenter', [`--net=/run/netns/${o.netns.name}`, '--', process.execPath, ...(o.nodeFlags ?? agentNodeFlags()), ...args, ...extraFlags], { stdio: ['ignore', fd, fd] });
       } finally {
         closeSync(fd);
       }
@@ -200,6 +202,13 @@ export async function startSkiffNode(o: SkiffNodeOptions): Promise<SkiffNode> {
       rootDir: dirs.agent,
       agentPid: () => (agent && agent.exitCode === null && agent.signalCode === null ? agent.pid : undefined),
       startAgent,
+      stopAgent: async () => {
+        const a = agent;
+        if (!a || a.exitCode !== null || a.signalCode !== null) return a?.exitCode ?? null;
+        const gone = new Promise<number | null>((r) => a.once('exit', (code) => r(code)));
+        a.kill('SIGTERM');
+        return gone;
+      },
       killAgent: async () => {
         if (!agent || agent.exitCode !== null || agent.signalCode !== null) return;
         const gone = new Promise((r) => agent!.once('exit', r));
