@@ -7,7 +7,7 @@ import { FakeClock } from '../../lib/clock.js';
 import { Pods } from '../../lib/kube/index.js';
 import { createApi, type Api } from '../../controlplane/index.js';
 import { FakeRuntime } from '../runtime/fake/index.js';
-import { BUSYBOX, createBench, pod, type Bench } from './test-harness.js';
+import { BUSYBOX, createBench, cs, pod, type Bench } from './test-harness.js';
 
 let benches: Bench[] = [];
 let api: Api | undefined;
@@ -20,10 +20,6 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-function cs(p: Pod | undefined, name = 'main') {
-  return p?.status?.containerStatuses?.find((c) => c.name === name);
-}
 
 async function shared(): Promise<{ clock: FakeClock; runtime: FakeRuntime; api: Api; dir: string }> {
   const clock = new FakeClock(Date.UTC(2026, 0, 1));

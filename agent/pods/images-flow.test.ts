@@ -1,17 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Pod } from 'kubernetes-types/core/v1.js';
 import { ConfigMaps, Pods } from '../../lib/kube/index.js';
-import { createBench, pod, type Bench } from './test-harness.js';
+import { createBench, cs, pod, type Bench } from './test-harness.js';
 
 let b: Bench | undefined;
 afterEach(async () => {
   await b?.close();
   b = undefined;
 });
-
-function cs(p: Pod | undefined, name = 'main') {
-  return p?.status?.containerStatuses?.find((c) => c.name === name);
-}
 
 describe('image pulls', () => {
   it('shows ErrImagePull, then ImagePullBackOff with kubelet Events; other pods are unaffected', async () => {

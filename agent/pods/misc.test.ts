@@ -4,17 +4,13 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Registry } from 'prom-client';
 import { Services } from '../../lib/kube/index.js';
 import type { ContainerConfig, PodSandboxConfig } from '../runtime/index.js';
-import { createBench, pod, type Bench } from './test-harness.js';
+import { createBench, cs, pod, type Bench } from './test-harness.js';
 
 let b: Bench | undefined;
 afterEach(async () => {
   await b?.close();
   b = undefined;
 });
-
-function cs(p: Pod | undefined, name = 'main') {
-  return p?.status?.containerStatuses?.find((c) => c.name === name);
-}
 
 describe('admission', () => {
   it('rejects a pod that does not fit: Failed with the reason, an Event, nothing started', async () => {

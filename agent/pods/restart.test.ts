@@ -1,16 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { createBench, pod, type Bench } from './test-harness.js';
+import { createBench, cs, pod, type Bench } from './test-harness.js';
 
 let b: Bench | undefined;
 afterEach(async () => {
   await b?.close();
   b = undefined;
 });
-
-function cs(p: Pod | undefined, name = 'main') {
-  return p?.status?.containerStatuses?.find((c) => c.name === name);
-}
 
 function exiting(name: string, code: number, restartPolicy: 'Always' | 'OnFailure' | 'Never'): Pod {
   return pod(name, { restartPolicy, containers: [{ name: 'main', image: 'busybox:1.29', command: ['sh', '-c', `exit ${code}`] }] });

@@ -2,17 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Pods } from '../../lib/kube/index.js';
 import type { ContainerConfig } from '../runtime/index.js';
-import { createBench, pod, type Bench } from './test-harness.js';
+import { createBench, cs, pod, type Bench } from './test-harness.js';
 
 let b: Bench | undefined;
 afterEach(async () => {
   await b?.close();
   b = undefined;
 });
-
-function cs(p: Pod | undefined, name = 'main', init = false) {
-  return (init ? p?.status?.initContainerStatuses : p?.status?.containerStatuses)?.find((c) => c.name === name);
-}
 
 describe('graceful deletion', () => {
   it('stops containers within the grace period, removes the sandbox, then confirms with grace 0', async () => {

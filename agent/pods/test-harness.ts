@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { ContainerStatus, Node, Pod } from 'kubernetes-types/core/v1.js';
 import { FakeClock } from '../../lib/clock.js';
 import { silentLogger, type Logger } from '../../lib/log.js';
 import { Pods, isApiNotFound, type KubeClient } from '../../lib/kube/index.js';
@@ -69,6 +69,11 @@ export function pod(name: string, spec: Partial<NonNullable<Pod['spec']>> = {}, 
       ...spec,
     },
   };
+}
+
+/** The status of container `name` (`main` by default) of `p`; its init container's with `init`. */
+export function cs(p: Pod | undefined, name = 'main', init = false): ContainerStatus | undefined {
+  return (init ? p?.status?.initContainerStatuses : p?.status?.containerStatuses)?.find((c) => c.name === name);
 }
 
 async function macrotask(): Promise<void> {
