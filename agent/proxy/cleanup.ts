@@ -6,10 +6,9 @@
  */
 import { errorMessage, hasCode } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { cleanupIptablesFamily } from './iptables/backend.js';
+import { cleanupIptables } from './iptables/backend.js';
 import { SpawnIptables, type IptablesExecutor } from './iptables/executor.js';
-import { baseChains } from './iptables/rules.js';
-import { SpawnNftExecutor, type NftExecutor } from './nft/executor.js';
+import { deleteNftTable, SpawnNftExecutor, type NftExecutor } from './nft/executor.js';
 
 const isUnavailable = (err: unknown): boolean => hasCode(err, 'SKIFF_UNAVAILABLE');
 
@@ -34,23 +33,15 @@ export async function cleanupProxyRules(opts: CleanupOptions): Promise<string[]>
   const table = opts.table ?? 'skiff';
   for (const fam of ['ip', 'ip6'] as const) {
     try {
-      // `add` first makes the `delete` succeed when the table is already gone (nft 1.0.6 has no `destroy`).
-      await nft.apply(`add table ${fam} ${table}\ndelete table ${fam} ${table}\n`);
+      await deleteNftTable(nft, fam, table);
     } catch (err) {
       if (!isUnavailable(err)) problems.push(`nft table ${fam} ${table}: ${errorMessage(err)}`);
     }
   }
   const runners = opts.iptables ?? [new SpawnIptables({ kind: 'legacy', prefix }), new SpawnIptables({ kind: 'nft', prefix })];
-  const jumps = baseChains({ family: 'IPv4', nodeName: '', masqueradeBit: 14, masqueradeAll: false, localCidrs: [] }).jumps;
-  for (const ipt of runners) {
-    for (const family of ['IPv4', 'IPv6'] as const) {
-      try {
-        await cleanupIptablesFamily(ipt, family, jumps);
-      } catch (err) {
-        if (!isUnavailable(err)) problems.push(`${family === 'IPv6' ? 'ip6tables' : 'iptables'}-${ipt.kind}: ${errorMessage(err)}`);
-      }
-    }
-  }
+  await cleanupIptables(runners, (err, ipt, family) => {
+    if (!isUnavailable(err)) problems.push(`${family === 'IPv6' ? 'ip6tables' : 'iptables'}-${ipt.kind}: ${errorMessage(err)}`);
+  });
   for (const p of problems) opts.logger.warn(p);
   return problems;
 }

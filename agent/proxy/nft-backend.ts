@@ -35,12 +35,11 @@ import {
   type LayoutConfig,
 } from './layout.js';
 import { diffTable, type Transaction } from './nft/diff.js';
-import type { NftExecutor } from './nft/executor.js';
+import { deleteNftTable, type NftExecutor } from './nft/executor.js';
 import { sameBase, sameSetState, stateOf, type ElementMaps, type Family, type Handles, type Structure, type TableState } from './nft/ruleset.js';
 import { isNftError } from './errors.js';
-import { cleanupIptablesFamily } from './iptables/backend.js';
+import { cleanupIptables } from './iptables/backend.js';
 import type { IptablesExecutor } from './iptables/executor.js';
-import { baseChains } from './iptables/rules.js';
 
 /** Options of {@link NftBackend}. */
 export interface NftBackendOptions {
@@ -219,9 +218,7 @@ export class NftBackend implements ProxyBackend {
   /** Deletes Skiff's tables (every family), nothing else. Idempotent. */
   async cleanup(): Promise<void> {
     for (const f of this.fams) {
-      const t = `${f.family} ${f.layout.table}`;
-      // `add` first makes the `delete` succeed when the table is already gone (nft 1.0.6 has no `destroy`).
-      await this.opts.nft.apply(`add table ${t}\ndelete table ${t}\n`);
+      await deleteNftTable(this.opts.nft, f.family, f.layout.table);
       f.applied = null;
       f.handles = null;
     }
@@ -229,16 +226,9 @@ export class NftBackend implements ProxyBackend {
 
   /** Removes what iptables mode may have left (its `SKIFF-` chains and jumps), nothing else. */
   async cleanupOtherMode(): Promise<void> {
-    const jumps = baseChains({ family: 'IPv4', nodeName: '', masqueradeBit: this.opts.masqueradeBit, masqueradeAll: false, localCidrs: [] }).jumps;
-    for (const ipt of this.opts.iptables ?? []) {
-      for (const family of ['IPv4', 'IPv6'] as const) {
-        try {
-          await cleanupIptablesFamily(ipt, family, jumps);
-        } catch (err) {
-          this.opts.logger.debug({ err, backend: ipt.kind, family }, 'removing iptables-mode leftovers failed');
-        }
-      }
-    }
+    await cleanupIptables(this.opts.iptables ?? [], (err, ipt, family) =>
+      this.opts.logger.debug({ err, backend: ipt.kind, family }, 'removing iptables-mode leftovers failed'),
+    );
   }
 
   /** The cheap check of the periodic resync; false when something needs repair. */

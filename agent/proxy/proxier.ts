@@ -296,7 +296,7 @@ export class ServiceProxy {
     const fresh = new Map<string, ServicePortState[]>();
     for (const svc of dirty) fresh.set(svc, this.tracker.servicePorts(svc));
     // Everything this sync makes true, staged Services included (their conntrack and health checks).
-    const changed = new Map([...this.staged, ...fresh]);
+    const changed = this.staged.size ? new Map([...this.staged, ...fresh]) : fresh;
     for (const svc of changed.keys()) this.pendingAfterSync.add(svc);
     let result;
     try {

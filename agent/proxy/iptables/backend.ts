@@ -16,9 +16,10 @@
 import type { Logger } from '../../../lib/log.js';
 import type { BackendSyncInput, BackendSyncResult, ProxyBackend } from '../backend.js';
 import type { IPFamily } from '../ip.js';
-import type { NftExecutor } from '../nft/executor.js';
+import { deleteNftTable, type NftExecutor } from '../nft/executor.js';
 import type { IptablesExecutor } from './executor.js';
 import {
+  BASE_JUMPS,
   baseChains,
   CHAIN_PREFIX,
   IPT_CHAINS,
@@ -29,7 +30,6 @@ import {
   type ChainRules,
   type IptConfig,
   type IptTable,
-  type JumpRule,
   type PortContribution,
 } from './rules.js';
 
@@ -248,7 +248,7 @@ export class IptablesBackend implements ProxyBackend {
 
   async cleanup(): Promise<void> {
     for (const f of this.fams) {
-      await cleanupIptablesFamily(this.opts.iptables, f.cfg.family, baseChains(f.cfg).jumps);
+      await cleanupIptablesFamily(this.opts.iptables, f.cfg.family);
       f.applied = null;
     }
   }
@@ -256,9 +256,28 @@ export class IptablesBackend implements ProxyBackend {
   async cleanupOtherMode(): Promise<void> {
     const nft = this.opts.nft;
     if (!nft) return;
+    const table = this.opts.nftTable ?? 'skiff';
     for (const fam of ['ip', 'ip6'] as const) {
-      const t = `${fam} ${this.opts.nftTable ?? 'skiff'}`;
-      await nft.apply(`add table ${t}\ndelete table ${t}\n`).catch((err: unknown) => this.opts.logger.debug({ err }, `removing nftables table ${t} failed`));
+      await deleteNftTable(nft, fam, table).catch((err: unknown) => this.opts.logger.debug({ err }, `removing nftables table ${fam} ${table} failed`));
+    }
+  }
+}
+
+/**
+ * Removes what Skiff's iptables mode writes ({@link cleanupIptablesFamily}) in both families
+ * of every runner, going on past failures; `onError` hears each one.
+ */
+export async function cleanupIptables(
+  runners: readonly IptablesExecutor[],
+  onError: (err: unknown, ipt: IptablesExecutor, family: IPFamily) => void,
+): Promise<void> {
+  for (const ipt of runners) {
+    for (const family of ['IPv4', 'IPv6'] as const) {
+      try {
+        await cleanupIptablesFamily(ipt, family);
+      } catch (err) {
+        onError(err, ipt, family);
+      }
     }
   }
 }
@@ -267,13 +286,13 @@ export class IptablesBackend implements ProxyBackend {
  * Removes Skiff's jump rules from the built-in chains and every `SKIFF-` chain of one family
  * (both tables), touching nothing else. Idempotent.
  */
-export async function cleanupIptablesFamily(ipt: IptablesExecutor, family: IPFamily, jumps: readonly JumpRule[]): Promise<void> {
+export async function cleanupIptablesFamily(ipt: IptablesExecutor, family: IPFamily): Promise<void> {
   const saved = new Map<IptTable, string[]>();
   for (const table of TABLES) saved.set(table, [...parseSave(await ipt.save(family, table)).chains.keys()]);
   // No chain of ours: no jump of ours either (a jump needs its target), and nothing to do.
   // Not even a `-C`, which would make iptables-nft create empty tables.
   if (![...saved.values()].some((c) => c.length)) return;
-  for (const j of jumps) {
+  for (const j of BASE_JUMPS) {
     for (let n = 0; n < 10 && (await ipt.exec(family, j.table, ['-C', j.chain, ...j.args])) === 0; n++) {
       await ipt.exec(family, j.table, ['-D', j.chain, ...j.args]);
     }

@@ -125,8 +125,19 @@ function quote(s: string): string {
   return `"${s.replace(/"/g, "'")}"`;
 }
 
-/** The fixed chains and their rules, and the built-in jumps. */
-export function baseChains(cfg: IptConfig): { nat: Map<string, ChainRules>; filter: Map<string, ChainRules>; jumps: JumpRule[] } {
+/** Skiff's jump rules in the built-in chains (the same in every family and configuration). */
+export const BASE_JUMPS: readonly JumpRule[] = [
+  { table: 'nat', chain: 'PREROUTING', args: ['-m', 'comment', '--comment', 'skiff service portals', '-j', IPT_CHAINS.services] },
+  { table: 'nat', chain: 'OUTPUT', args: ['-m', 'comment', '--comment', 'skiff service portals', '-j', IPT_CHAINS.services] },
+  { table: 'nat', chain: 'POSTROUTING', args: ['-m', 'comment', '--comment', 'skiff postrouting rules', '-j', IPT_CHAINS.postrouting] },
+  { table: 'filter', chain: 'FORWARD', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff service portals', '-j', IPT_CHAINS.services] },
+  { table: 'filter', chain: 'OUTPUT', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff service portals', '-j', IPT_CHAINS.services] },
+  { table: 'filter', chain: 'INPUT', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff externally-visible service portals', '-j', IPT_CHAINS.externalServices] },
+  { table: 'filter', chain: 'FORWARD', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff externally-visible service portals', '-j', IPT_CHAINS.externalServices] },
+];
+
+/** The fixed chains and their rules, and the built-in jumps ({@link BASE_JUMPS}). */
+export function baseChains(cfg: IptConfig): { nat: Map<string, ChainRules>; filter: Map<string, ChainRules>; jumps: readonly JumpRule[] } {
   const mark = hexMark(cfg.masqueradeBit);
   const c = IPT_CHAINS;
   const nat = new Map<string, ChainRules>([
@@ -134,16 +145,7 @@ export function baseChains(cfg: IptConfig): { nat: Map<string, ChainRules>; filt
     [c.postrouting, [`-m mark ! --mark ${mark}/${mark} -j RETURN`, `-j MARK --xor-mark ${mark}`, '-m comment --comment "skiff service traffic requiring SNAT" -j MASQUERADE --random-fully']],
   ]);
   const filter = new Map<string, ChainRules>();
-  const jumps: JumpRule[] = [
-    { table: 'nat', chain: 'PREROUTING', args: ['-m', 'comment', '--comment', 'skiff service portals', '-j', c.services] },
-    { table: 'nat', chain: 'OUTPUT', args: ['-m', 'comment', '--comment', 'skiff service portals', '-j', c.services] },
-    { table: 'nat', chain: 'POSTROUTING', args: ['-m', 'comment', '--comment', 'skiff postrouting rules', '-j', c.postrouting] },
-    { table: 'filter', chain: 'FORWARD', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff service portals', '-j', c.services] },
-    { table: 'filter', chain: 'OUTPUT', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff service portals', '-j', c.services] },
-    { table: 'filter', chain: 'INPUT', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff externally-visible service portals', '-j', c.externalServices] },
-    { table: 'filter', chain: 'FORWARD', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff externally-visible service portals', '-j', c.externalServices] },
-  ];
-  return { nat, filter, jumps };
+  return { nat, filter, jumps: BASE_JUMPS };
 }
 
 /** The lines a service port contributes for the family of `cfg`. SCTP ports contribute nothing. */

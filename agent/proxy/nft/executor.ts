@@ -165,3 +165,11 @@ export function scriptError(script: string, r: { code: number | null; stderr: st
     errno: errnoFromMessage(r.stderr),
   });
 }
+
+/**
+ * Deletes the table `family name`, and succeeds when it is already gone: nft 1.0.6 has no
+ * `destroy`, so the transaction adds the table first.
+ */
+export async function deleteNftTable(nft: NftExecutor, family: Family, table: string): Promise<void> {
+  await nft.apply(`add table ${family} ${table}\ndelete table ${family} ${table}\n`);
+}
